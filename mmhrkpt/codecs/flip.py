@@ -1,0 +1,40 @@
+"""Bring heatmaps predicted on a horizontally flipped image back to the original image.
+
+Shapes: N rois, K keypoints, H x W heatmap.
+
+Flipping an image of width w_img maps x -> w_img - x for keypoints and boxes alike (CONVENTIONS.md), so
+a RoI (x1, x2) becomes (w_img - x2, w_img - x1) and a keypoint's heatmap coordinate (roi.py) becomes
+
+* msra / dark: ``x_hm -> W - x_hm``;
+* udp:         ``x_hm -> W - 1 - x_hm``.
+
+Reversing the columns of the array maps column j to ``W - 1 - j``: exactly udp's flip, but one column
+short of msra's, which is why msra/dark heatmaps are then shifted right by one column (mmpose's
+``shift_heatmap``: column 0 is kept, columns 1.. take the old columns 0..W-2). The channels of each flip
+pair (left, right) are swapped as well, since the flipped image shows the left keypoint where the right
+one was. Same result as mmpose's ``flip_back`` followed by its ``shift_heatmap`` step.
+"""
+import torch
+
+
+def flip_back_heatmaps(heatmaps, flip_pairs, shift=False):
+    """Mirror heatmaps along W, swap the channels of flip pairs and optionally shift them one column.
+
+    Args:
+        heatmaps (Tensor[N, K, H, W]): heatmaps predicted on the flipped image (in flipped RoIs).
+        flip_pairs (Sequence[tuple[int, int]]): keypoint index pairs (left, right) swapped by a flip.
+        shift (bool): move the result right by one column (msra and dark; not udp).
+
+    Returns:
+        Tensor[N, K, H, W]: heatmaps in the frame of the original image; a new tensor.
+    """
+    num_kpts, width = heatmaps.shape[1], heatmaps.shape[3]
+    device = heatmaps.device
+    channels = torch.arange(num_kpts, device=device)
+    pairs = torch.as_tensor(flip_pairs, dtype=torch.long, device=device).reshape(-1, 2)
+    channels[pairs[:, 0]] = pairs[:, 1]
+    channels[pairs[:, 1]] = pairs[:, 0]
+    columns = torch.arange(width - 1, -1, -1, device=device)
+    if shift and width > 1:
+        columns = torch.cat([columns[:1], columns[:-1]])
+    return heatmaps.index_select(1, channels).index_select(3, columns)
