@@ -1,0 +1,24 @@
+checkpoint_config = dict(interval=1, max_keep_ckpts=3)
+# TensorboardLoggerHook is dropped by mmhrkpt.apis.train_detector when tensorboard is not installed.
+log_config = dict(
+    interval=50,
+    hooks=[
+        dict(type='TextLoggerHook'),
+        dict(type='TensorboardLoggerHook'),
+    ])
+custom_imports = dict(imports=['mmhrkpt'], allow_failed_imports=False)
+custom_hooks = [
+    dict(type='NumClassCheckHook'),
+    # Stops training at the first NaN/inf loss, naming the iteration and the loss.
+    dict(type='FiniteLossHook', priority='VERY_HIGH'),
+    # Every `interval` epochs, draws predicted skeletons on a few validation images.
+    dict(type='KeypointVisualizationHook', interval=1, num_images=4),
+]
+dist_params = dict(backend='nccl')
+log_level = 'INFO'
+load_from = None
+resume_from = None
+workflow = [('train', 1)]
+opencv_num_threads = 0
+mp_start_method = 'fork'
+auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -1,0 +1,97 @@
+# The embedded default (`make demo`): HRNet-W18 Keypoint R-CNN on the synthetic people of
+# tools/make_synthetic.py, trained from scratch on 2 CPU cores.
+# It inherits the real W18 model and COCO dataset configs and shrinks what must shrink:
+# 256x256 images, a slimmer HRNet (fewer modules/blocks), 64-channel neck and heads, fewer RoIs,
+# and a short schedule. data.{train,val,test} are plain CocoKeypointDataset entries, so
+# `--cfg-options data.train.ann_file=... data.train.img_prefix=...` points it at other data.
+_base_ = [
+    '../krcnn_hrnet/krcnn_hrnet_w18_hrfpn_heatmap_1x_coco.py',
+]
+channels = 64
+model = dict(
+    backbone=dict(
+        extra=dict(
+            stage1=dict(num_blocks=(2, )),
+            stage2=dict(num_blocks=(2, 2)),
+            stage3=dict(num_modules=1, num_blocks=(2, 2, 2)),
+            stage4=dict(num_modules=1, num_blocks=(2, 2, 2, 2))),
+        norm_eval=False,  # trained from scratch: BN uses batch statistics
+        init_cfg=None),
+    neck=dict(out_channels=channels),
+    rpn_head=dict(in_channels=channels, feat_channels=channels),
+    roi_head=dict(
+        bbox_roi_extractor=dict(out_channels=channels),
+        bbox_head=dict(in_channels=channels, fc_out_channels=256),
+        keypoint_roi_extractor=dict(out_channels=channels),
+        keypoint_head=dict(
+            in_channels=channels,
+            num_convs=2,
+            conv_out_channels=channels,
+            deconv_out_channels=channels,
+            codec=dict(_delete_=True, type='DarkHeatmap', heatmap_size=(64, 48), sigma=2.0,
+                       kernel=11))),
+    train_cfg=dict(
+        rpn_proposal=dict(nms_pre=1000, max_per_img=300),
+        rcnn=dict(sampler=dict(num=128), keypoint=dict(max_rois_per_img=16))),
+    test_cfg=dict(rpn=dict(nms_pre=1000, max_per_img=300), rcnn=dict(max_per_img=20)))
+
+data_root = 'data/synthetic/'
+img_norm_cfg = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
+meta_keys = ('filename', 'ori_filename', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor',
+             'flip', 'flip_direction', 'img_norm_cfg', 'keypoint_flip_pairs')
+train_pipeline = [
+    dict(type='LoadImageFromFileSafe'),
+    dict(type='LoadKeypointAnnotations', with_bbox=True, with_keypoints=True),
+    dict(type='KeypointResize', img_scale=[(224, 224), (288, 288)], multiscale_mode='range',
+         keep_ratio=True),
+    dict(type='KeypointRandomFlip', flip_ratio=0.5),
+    dict(type='Normalize', **img_norm_cfg),
+    dict(type='Pad', size_divisor=32),
+    dict(type='KeypointFormatBundle'),
+    dict(type='Collect', keys=['img', 'gt_bboxes', 'gt_labels', 'gt_keypoints'],
+         meta_keys=meta_keys),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='MultiScaleFlipAug',
+        img_scale=(256, 256),
+        flip=False,
+        transforms=[
+            dict(type='Resize', keep_ratio=True),
+            dict(type='RandomFlip'),
+            dict(type='Normalize', **img_norm_cfg),
+            dict(type='Pad', size_divisor=32),
+            dict(type='ImageToTensor', keys=['img']),
+            dict(type='Collect', keys=['img'], meta_keys=meta_keys),
+        ]),
+]
+data = dict(
+    samples_per_gpu=4,
+    workers_per_gpu=1,
+    train=dict(
+        ann_file=data_root + 'annotations/person_keypoints_train.json',
+        img_prefix=data_root + 'images/train/',
+        pipeline=train_pipeline),
+    val=dict(
+        ann_file=data_root + 'annotations/person_keypoints_val.json',
+        img_prefix=data_root + 'images/val/',
+        pipeline=test_pipeline),
+    test=dict(
+        ann_file=data_root + 'annotations/person_keypoints_val.json',
+        img_prefix=data_root + 'images/val/',
+        pipeline=test_pipeline))
+
+optimizer = dict(_delete_=True, type='AdamW', lr=2e-3, weight_decay=1e-4)
+optimizer_config = dict(grad_clip=dict(max_norm=10, norm_type=2))
+lr_config = dict(policy='step', warmup='linear', warmup_iters=100, warmup_ratio=0.01,
+                 step=[10, 12])
+runner = dict(type='EpochBasedRunner', max_epochs=13)
+evaluation = dict(interval=13)
+checkpoint_config = dict(interval=1, max_keep_ckpts=2)
+log_config = dict(interval=10)
+custom_hooks = [
+    dict(type='NumClassCheckHook'),
+    dict(type='FiniteLossHook', priority='VERY_HIGH'),
+    dict(type='KeypointVisualizationHook', interval=13, num_images=4),
+]

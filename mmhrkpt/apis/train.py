@@ -1,0 +1,132 @@
+"""Training with the mmcv Runner, from a config (what tools/train.py calls).
+
+Built from mmdet's pieces (data loaders, optimizer, runner, hooks); what differs from
+``mmdet.apis.train_detector``: keypoint evaluation hooks, distributed training on CPU (gloo), the
+prediction-picture hook fed with the validation set, TensorBoard only when installed, and a check
+that the model and the dataset agree on the keypoints.
+"""
+import os
+
+from mmcv.parallel import MMDataParallel, MMDistributedDataParallel
+from mmcv.runner import DistSamplerSeedHook, EpochBasedRunner, OptimizerHook, build_runner
+from mmcv.runner import Fp16OptimizerHook
+from mmdet.core import build_optimizer
+from mmdet.datasets import build_dataloader, build_dataset, replace_ImageToTensor
+from mmdet.utils import build_ddp, build_dp, compat_cfg, find_latest_checkpoint, get_root_logger
+
+from mmhrkpt.core.hooks import DistKeypointEvalHook, KeypointEvalHook, KeypointVisualizationHook
+
+
+def check_keypoint_consistency(model, dataset):
+    """Fail early when the keypoint head and the dataset disagree on K."""
+    datasets = dataset if isinstance(dataset, (list, tuple)) else [dataset]
+    head_k = model.roi_head.num_keypoints
+    for ds in datasets:
+        ds_k = getattr(ds, 'num_keypoints', None)
+        if ds_k is not None and ds_k != head_k:
+            raise ValueError(
+                f'model.roi_head.keypoint_head.num_keypoints={head_k} but the dataset '
+                f'{type(ds).__name__} ({getattr(ds, "ann_file", "")}) has {ds_k} keypoints; set '
+                'num_keypoints in the config to match the dataset meta')
+
+
+def _wrap_model(model, cfg, distributed):
+    """Data-parallel wrapper: mmdet's on GPUs, mmcv's directly on CPU (gloo) where mmdet refuses."""
+    if distributed:
+        if cfg.device == 'cpu':
+            return MMDistributedDataParallel(model, broadcast_buffers=False,
+                                             find_unused_parameters=cfg.get(
+                                                 'find_unused_parameters', False))
+        return build_ddp(model, cfg.device, device_ids=[int(os.environ['LOCAL_RANK'])],
+                         broadcast_buffers=False,
+                         find_unused_parameters=cfg.get('find_unused_parameters', False))
+    if cfg.device == 'cpu':
+        return MMDataParallel(model.cpu())
+    return build_dp(model, cfg.device, device_ids=cfg.gpu_ids)
+
+
+def _log_hooks(log_config, logger):
+    """Drop the TensorBoard logger when tensorboard is not installed (said once in the log)."""
+    hooks = []
+    for hook in log_config.get('hooks', []):
+        if hook['type'] == 'TensorboardLoggerHook':
+            try:
+                import tensorboard  # noqa: F401
+            except ImportError:
+                logger.info('tensorboard is not installed: TensorboardLoggerHook skipped')
+                continue
+        hooks.append(hook)
+    return dict(log_config, hooks=hooks)
+
+
+def train_detector(model, dataset, cfg, distributed=False, validate=False, timestamp=None,
+                   meta=None):
+    """Train ``model`` on ``dataset`` (a dataset or a list of them) as ``cfg`` says.
+
+    Args:
+        model (nn.Module): built detector.
+        dataset (Dataset | list[Dataset]): training set(s).
+        cfg (mmcv.Config): the full config, with ``work_dir``, ``gpu_ids``, ``device``, ``seed``.
+        distributed (bool): torch.distributed is initialised (NCCL on GPU, gloo on CPU).
+        validate (bool): evaluate ``cfg.data.val`` every ``cfg.evaluation.interval`` epochs.
+    """
+    cfg = compat_cfg(cfg)
+    logger = get_root_logger(log_level=cfg.log_level)
+    datasets = dataset if isinstance(dataset, (list, tuple)) else [dataset]
+    check_keypoint_consistency(model, datasets)
+
+    runner_type = cfg.runner['type']
+    loader_cfg = dict(samples_per_gpu=2, workers_per_gpu=2, num_gpus=len(cfg.gpu_ids),
+                      dist=distributed, seed=cfg.seed, runner_type=runner_type,
+                      persistent_workers=False)
+    loader_cfg.update(cfg.data.get('train_dataloader', {}))
+    data_loaders = [build_dataloader(ds, **loader_cfg) for ds in datasets]
+
+    model = _wrap_model(model, cfg, distributed)
+    optimizer = build_optimizer(model, cfg.optimizer)
+    runner = build_runner(cfg.runner, default_args=dict(
+        model=model, optimizer=optimizer, work_dir=cfg.work_dir, logger=logger, meta=meta))
+    runner.timestamp = timestamp  # so .log and .log.json share their name
+
+    fp16_cfg = cfg.get('fp16', None)
+    if fp16_cfg is not None:
+        optimizer_config = Fp16OptimizerHook(**cfg.optimizer_config, **fp16_cfg,
+                                             distributed=distributed)
+    elif distributed and 'type' not in cfg.optimizer_config:
+        optimizer_config = OptimizerHook(**cfg.optimizer_config)
+    else:
+        optimizer_config = cfg.optimizer_config
+    runner.register_training_hooks(
+        cfg.lr_config, optimizer_config, cfg.checkpoint_config,
+        _log_hooks(cfg.log_config, logger), cfg.get('momentum_config', None),
+        custom_hooks_config=cfg.get('custom_hooks', None))
+    if distributed and isinstance(runner, EpochBasedRunner):
+        runner.register_hook(DistSamplerSeedHook())
+
+    val_dataset = None
+    if validate or any(isinstance(h, KeypointVisualizationHook) for h in runner.hooks):
+        val_dataset = build_dataset(cfg.data.val, dict(test_mode=True))
+    if validate:
+        val_loader_cfg = dict(samples_per_gpu=1, workers_per_gpu=2, dist=distributed,
+                              shuffle=False, persistent_workers=False)
+        val_loader_cfg.update(cfg.data.get('val_dataloader', {}))
+        if val_loader_cfg['samples_per_gpu'] > 1:
+            cfg.data.val.pipeline = replace_ImageToTensor(cfg.data.val.pipeline)
+        val_loader = build_dataloader(val_dataset, **val_loader_cfg)
+        eval_cfg = dict(cfg.get('evaluation', {}))
+        eval_cfg['by_epoch'] = runner_type != 'IterBasedRunner'
+        eval_hook = DistKeypointEvalHook if distributed else KeypointEvalHook
+        runner.register_hook(eval_hook(val_loader, **eval_cfg), priority='LOW')
+    for hook in runner.hooks:
+        if isinstance(hook, KeypointVisualizationHook):
+            hook.dataset = val_dataset
+
+    resume_from = cfg.resume_from
+    if resume_from is None and cfg.get('auto_resume'):
+        resume_from = find_latest_checkpoint(cfg.work_dir)
+    if resume_from:
+        logger.info(f'resuming from {resume_from}')
+        runner.resume(resume_from)
+    elif cfg.load_from:
+        runner.load_checkpoint(cfg.load_from)
+    runner.run(data_loaders, cfg.workflow)

@@ -1,0 +1,3 @@
+from .keypoint_rcnn import KeypointRCNN
+
+__all__ = ['KeypointRCNN']

@@ -1,0 +1,92 @@
+"""Keypoint R-CNN: mmdet's two-stage detector with a keypoint RoI head."""
+from mmdet.models.builder import DETECTORS
+from mmdet.models.detectors import TwoStageDetector
+
+
+@DETECTORS.register_module()
+class KeypointRCNN(TwoStageDetector):
+    """A ``TwoStageDetector`` (backbone, neck, RPN, ``KeypointRoIHead``) for multi-person pose.
+
+    Shape legend: B images, n ground-truth persons of an image, K keypoints.
+
+    Results of ``simple_test`` / ``aug_test`` are, per image, ``(bbox_results, keypoint_results)``:
+    ``bbox_results`` as mmdet's (one ``(n, 5)`` array per class) and ``keypoint_results`` one
+    ``(n, K, 3)`` array (x, y, score) per class, row i belonging to box i.
+
+    Flip test (``test_cfg.rcnn.keypoint.flip_test=True``): boxes come from the image as given; the
+    keypoint branch also runs on the horizontally flipped image, its heatmaps are flipped back with the
+    dataset's flip pairs (UDP-aware, by the codec) and averaged. ``simple_test`` flips the batch tensor
+    itself; ``aug_test`` takes the flipped copy that mmdet's ``MultiScaleFlipAug(flip=True)`` made.
+    """
+
+    @property
+    def flip_test(self):
+        rcnn_cfg = (self.test_cfg or {}).get('rcnn', None) or {}
+        return bool((rcnn_cfg.get('keypoint', None) or {}).get('flip_test', False))
+
+    def forward_train(self,
+                      img,
+                      img_metas,
+                      gt_bboxes,
+                      gt_labels,
+                      gt_bboxes_ignore=None,
+                      gt_masks=None,
+                      proposals=None,
+                      gt_keypoints=None,
+                      **kwargs):
+        """Losses of RPN, box and keypoint branches.
+
+        Args:
+            img (Tensor[B, 3, H, W]): the batch.
+            img_metas (list[dict]): per-image meta.
+            gt_bboxes (list[Tensor]): per image Tensor[n, 4] (x1, y1, x2, y2).
+            gt_labels (list[Tensor]): per image Tensor[n].
+            gt_bboxes_ignore (list[Tensor] | None): per image ignore regions (crowds).
+            gt_keypoints (list[Tensor]): per image Tensor[n, K, 3] (x, y, v) in gt_bboxes' frame.
+
+        Returns:
+            dict[str, Tensor]: losses.
+        """
+        return super().forward_train(img, img_metas, gt_bboxes, gt_labels,
+                                     gt_bboxes_ignore=gt_bboxes_ignore, gt_masks=gt_masks,
+                                     proposals=proposals, gt_keypoints=gt_keypoints, **kwargs)
+
+    def simple_test(self, img, img_metas, proposals=None, rescale=False):
+        """Boxes and keypoints of a batch (one scale, flip test by ``test_cfg``)."""
+        assert self.with_bbox, 'Bbox head must be implemented.'
+        x = self.extract_feat(img)
+        proposal_list = (self.rpn_head.simple_test_rpn(x, img_metas)
+                         if proposals is None else proposals)
+        x_flip, flip_widths = None, None
+        if self.flip_test:
+            # A flip of the padded batch maps x to W_pad - x, whatever each image's own size.
+            x_flip = self.extract_feat(img.flip(-1))
+            flip_widths = [float(img.shape[-1])] * len(img_metas)
+        return self.roi_head.simple_test(x, proposal_list, img_metas, rescale=rescale,
+                                         x_flip=x_flip, flip_widths=flip_widths)
+
+    def aug_test(self, imgs, img_metas, rescale=False):
+        """Test with ``MultiScaleFlipAug`` at one scale and ``flip=True``: [image, flipped image].
+
+        Boxes come from the unflipped image; the flipped one feeds the keypoint branch's flip test.
+        """
+        flips = [m[0].get('flip', False) for m in img_metas]
+        if len(imgs) != 2 or sorted(flips) != [False, True]:
+            raise NotImplementedError(
+                'KeypointRCNN.aug_test supports one scale with horizontal flip '
+                f'(got {len(imgs)} augmentations, flips {flips})')
+        i, j = flips.index(False), flips.index(True)
+        if img_metas[j][0].get('flip_direction', 'horizontal') != 'horizontal':
+            raise NotImplementedError('only horizontal flip is supported at test time')
+        x = self.extract_feat(imgs[i])
+        x_flip = self.extract_feat(imgs[j])
+        proposal_list = self.rpn_head.simple_test_rpn(x, img_metas[i])
+        # mmdet flips each image inside its own img_shape, before padding.
+        flip_widths = [float(m['img_shape'][1]) for m in img_metas[j]]
+        return self.roi_head.simple_test(x, proposal_list, img_metas[i], rescale=rescale,
+                                         x_flip=x_flip, flip_widths=flip_widths)
+
+    def show_result(self, img, result, **kwargs):
+        """Draw boxes and skeletons (see ``mmhrkpt.core.visualization.imshow_keypoints``)."""
+        from mmhrkpt.core.visualization import show_keypoint_result
+        return show_keypoint_result(img, result, **kwargs)

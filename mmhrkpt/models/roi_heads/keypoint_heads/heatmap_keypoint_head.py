@@ -1,0 +1,184 @@
+"""Keypoint heads of the RoI head: RoI features in, per-keypoint heatmaps out.
+
+Shape legend: N RoIs, K keypoints, C channels, (h, w) the RoI feature size, (H, W) the heatmap size.
+Heatmap sizes are (H, W) throughout, never mmpose's [W, H].
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule, build_upsample_layer
+from mmcv.runner import BaseModule
+from mmdet.models.builder import HEADS, build_loss
+
+from mmhrkpt.codecs import build_codec
+
+
+@HEADS.register_module()
+class HeatmapKeypointHead(BaseModule):
+    """Gaussian-heatmap keypoint head: HRNet/SimpleBaseline heatmaps on RoI features.
+
+    ``num_convs`` 3x3 convs at the RoI feature size, ``num_deconvs`` stride-2 deconvolutions, a 1x1
+    conv to K heatmaps, and a bilinear resize only if the result is not yet the codec's heatmap size.
+    How keypoints become targets and heatmaps become keypoints is the codec's business (built from
+    ``codec``: ``MSRAHeatmap`` / ``DarkHeatmap`` / ``UDPHeatmap`` / ...), so switching MSRA, DARK
+    and UDP is a config change.
+
+    Args:
+        num_keypoints (int): K.
+        in_channels (int): C of the RoI features.
+        roi_feat_size (tuple[int]): (h, w) of the RoI features, as the keypoint RoI extractor's
+            ``output_size``.
+        num_convs (int): 3x3 conv layers before upsampling.
+        conv_out_channels (int): their width.
+        num_deconvs (int): stride-2 4x4 transposed convs (each doubles h and w).
+        deconv_out_channels (int): their width.
+        codec (dict): config of the heatmap codec (``mmhrkpt.codecs.CODECS``); it fixes (H, W).
+        loss_keypoint (dict): config of the loss (mmdet's registry; mmpose's losses through the
+            ``mmpose.`` scope). Called as ``loss(pred, target, target_weight[N, K, 1])``.
+        conv_cfg, norm_cfg (dict): for the conv layers (mmcv ``ConvModule``).
+        init_cfg (dict | list[dict]): weight init (default: kaiming convs, normal(0.001) output).
+    """
+
+    def __init__(self,
+                 num_keypoints=17,
+                 in_channels=256,
+                 roi_feat_size=(32, 24),
+                 num_convs=4,
+                 conv_out_channels=256,
+                 num_deconvs=1,
+                 deconv_out_channels=256,
+                 codec=dict(type='MSRAHeatmap', heatmap_size=(64, 48), sigma=2.0),
+                 loss_keypoint=dict(
+                     type='mmpose.JointsMSELoss', use_target_weight=True, loss_weight=1000.),
+                 conv_cfg=None,
+                 norm_cfg=None,
+                 init_cfg=None):
+        if init_cfg is None:
+            init_cfg = [
+                dict(type='Kaiming', layer=['Conv2d', 'ConvTranspose2d'], mode='fan_out',
+                     nonlinearity='relu'),
+                dict(type='Normal', std=0.001, override=dict(name='conv_logits')),
+            ]
+        super().__init__(init_cfg)
+        self.num_keypoints = num_keypoints
+        self.in_channels = in_channels
+        self.roi_feat_size = tuple(roi_feat_size)
+        self.codec = build_codec(codec)
+        self.heatmap_size = tuple(self.codec.heatmap_size)
+        self.loss_keypoint = build_loss(loss_keypoint)
+
+        convs = []
+        channels = in_channels
+        for _ in range(num_convs):
+            convs.append(ConvModule(channels, conv_out_channels, 3, padding=1,
+                                    conv_cfg=conv_cfg, norm_cfg=norm_cfg))
+            channels = conv_out_channels
+        self.convs = nn.Sequential(*convs)
+        deconvs = []
+        for _ in range(num_deconvs):
+            deconvs += [
+                build_upsample_layer(dict(type='deconv'), channels, deconv_out_channels,
+                                     kernel_size=4, stride=2, padding=1),
+                nn.ReLU(inplace=True),
+            ]
+            channels = deconv_out_channels
+        self.deconvs = nn.Sequential(*deconvs)
+        self.conv_logits = nn.Conv2d(channels, num_keypoints, 1)
+        scale = 2**num_deconvs
+        self.upsampled_size = (self.roi_feat_size[0] * scale, self.roi_feat_size[1] * scale)
+
+    @property
+    def aspect_ratio(self):
+        """W / H of the heatmap: keypoint RoIs are expanded to it (None: keep the box's shape)."""
+        return self.codec.aspect_ratio
+
+    def forward(self, x):
+        """Tensor[N, C, h, w] RoI features -> Tensor[N, K, H, W] heatmaps (logits for one-hot)."""
+        x = self.deconvs(self.convs(x))
+        x = self.conv_logits(x)
+        if self.upsampled_size != self.heatmap_size:
+            x = F.interpolate(x, size=self.heatmap_size, mode='bilinear', align_corners=False)
+        return x
+
+    def get_targets(self, keypoints, rois):
+        """Encode the matched ground truth of each RoI.
+
+        Args:
+            keypoints (Tensor[N, K, 3]): (x, y, v) in image pixels, matched to the RoIs.
+            rois (Tensor[N, 4]): the (expanded) keypoint RoIs, (x1, y1, x2, y2) in image pixels.
+
+        Returns:
+            tuple: targets (as the codec encodes, e.g. Tensor[N, K, H, W]) and weights Tensor[N, K].
+        """
+        return self.codec.encode(keypoints, rois)
+
+    def loss(self, pred, targets, weights):
+        """Heatmap loss: ``loss_keypoint(pred[N, K, H, W], targets[N, K, H, W], weights[N, K, 1])``.
+
+        With no RoI in the batch the loss is a zero that still reaches every parameter of the head.
+        """
+        if pred.numel() == 0:
+            return dict(loss_keypoint=pred.sum() + sum(p.sum() * 0 for p in self.parameters()))
+        return dict(loss_keypoint=self.loss_keypoint(pred, targets, weights.unsqueeze(-1)))
+
+    def decode(self, pred, rois):
+        """Heatmaps to image keypoints.
+
+        Args:
+            pred (Tensor[N, K, H, W]): the head's output.
+            rois (Tensor[N, 4]): the (expanded) keypoint RoIs the heatmaps were predicted for.
+
+        Returns:
+            tuple: keypoints Tensor[N, K, 2] in the RoIs' pixel frame, scores Tensor[N, K].
+        """
+        return self.codec.decode(pred, rois)
+
+    def flip_back(self, pred, flip_pairs):
+        """Heatmaps of a horizontally flipped image -> heatmaps of the original (flip pairs swapped)."""
+        return self.codec.flip_back(pred, flip_pairs)
+
+
+@HEADS.register_module()
+class OneHotKeypointHead(HeatmapKeypointHead):
+    """The classic Keypoint R-CNN head (Mask R-CNN, detectron2) as a baseline.
+
+    Each keypoint is one cell of a 56x56 map; the loss is a softmax cross-entropy over the H*W cells
+    of each labelled keypoint, averaged over the labelled keypoints of the batch. Defaults follow
+    detectron2's ``KRCNNConvDeconvUpsampleHead``: 14x14 RoI features, eight 512-wide 3x3 convs, a
+    stride-2 deconv to 28x28 and a bilinear x2 to 56x56. RoIs keep the box's shape (the one-hot codec
+    has no aspect ratio).
+    """
+
+    def __init__(self,
+                 num_keypoints=17,
+                 in_channels=256,
+                 roi_feat_size=(14, 14),
+                 num_convs=8,
+                 conv_out_channels=512,
+                 num_deconvs=1,
+                 deconv_out_channels=512,
+                 codec=dict(type='OneHotHeatmap', heatmap_size=(56, 56)),
+                 loss_keypoint=dict(type='CrossEntropyLoss', loss_weight=1.0),
+                 **kwargs):
+        super().__init__(num_keypoints=num_keypoints, in_channels=in_channels,
+                         roi_feat_size=roi_feat_size, num_convs=num_convs,
+                         conv_out_channels=conv_out_channels, num_deconvs=num_deconvs,
+                         deconv_out_channels=deconv_out_channels, codec=codec,
+                         loss_keypoint=loss_keypoint, **kwargs)
+
+    def loss(self, pred, targets, weights):
+        """Spatial cross-entropy.
+
+        Args:
+            pred (Tensor[N, K, H, W]): logits.
+            targets (Tensor[N, K]): the flat index ``y * W + x`` of each keypoint's cell.
+            weights (Tensor[N, K]): 1 for keypoints that count, else 0.
+        """
+        logits = pred.flatten(2).flatten(0, 1)  # [N*K, H*W]
+        weights = weights.flatten()
+        num_valid = weights.sum().clamp(min=1.0)
+        loss = self.loss_keypoint(logits, targets.flatten().long(), weight=weights,
+                                  avg_factor=num_valid)
+        if pred.numel() == 0:
+            loss = pred.sum() + sum(p.sum() * 0 for p in self.parameters())
+        return dict(loss_keypoint=loss)

@@ -1,0 +1,110 @@
+"""Test a Keypoint R-CNN checkpoint:
+
+    python tools/test.py CONFIG CHECKPOINT --eval bbox keypoints
+    python tools/test.py CONFIG CHECKPOINT --format-only --eval-options jsonfile_prefix=results/val
+"""
+import argparse
+import json
+import os.path as osp
+import time
+
+import mmcv
+import torch
+from mmcv import Config, DictAction
+from mmcv.parallel import MMDataParallel, MMDistributedDataParallel
+from mmcv.runner import get_dist_info, load_checkpoint
+from mmdet.datasets import build_dataloader, build_dataset, replace_ImageToTensor
+from mmdet.models import build_detector
+
+import mmhrkpt  # noqa: F401  (registers mmhrkpt's modules)
+from mmhrkpt.apis import multi_gpu_test, single_gpu_test
+from mmhrkpt.apis.launch import init_distributed
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a Keypoint R-CNN')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where to write the evaluation metrics as JSON')
+    parser.add_argument('--out', help='results as a pickle file')
+    parser.add_argument('--eval', type=str, nargs='+', help='metrics: bbox keypoints')
+    parser.add_argument('--format-only', action='store_true',
+                        help='write COCO results json (PREFIX.bbox.json, PREFIX.keypoints.json) '
+                        'without evaluating; give --eval-options jsonfile_prefix=PREFIX')
+    parser.add_argument('--show', action='store_true', help='show results in a window')
+    parser.add_argument('--show-dir', help='save images with boxes and skeletons drawn here')
+    parser.add_argument('--show-score-thr', type=float, default=0.3)
+    parser.add_argument('--gpu-collect', action='store_true')
+    parser.add_argument('--tmpdir', help='tmp dir for collecting results from ranks')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, e.g. data.test.ann_file=x.json')
+    parser.add_argument('--eval-options', nargs='+', action=DictAction,
+                        help='kwargs for dataset.evaluate() / format_results()')
+    parser.add_argument('--launcher', choices=['none', 'pytorch'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if not (args.out or args.eval or args.format_only or args.show or args.show_dir):
+        parser.error('nothing to do: give --out, --eval, --format-only, --show or --show-dir')
+    if args.eval and args.format_only:
+        parser.error('--eval and --format-only cannot both be given')
+    return args
+
+
+def main():
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.model.pretrained = None
+    if cfg.model.get('backbone', None) is not None:
+        cfg.model.backbone.init_cfg = None  # the checkpoint has the weights
+    cfg.model.train_cfg = None
+    distributed = init_distributed(args.launcher)
+    rank, _ = get_dist_info()
+
+    loader_cfg = dict(samples_per_gpu=1, workers_per_gpu=cfg.data.get('workers_per_gpu', 2),
+                      dist=distributed, shuffle=False)
+    loader_cfg.update(cfg.data.get('test_dataloader', {}))
+    cfg.data.test.test_mode = True
+    if loader_cfg['samples_per_gpu'] > 1:
+        cfg.data.test.pipeline = replace_ImageToTensor(cfg.data.test.pipeline)
+    dataset = build_dataset(cfg.data.test)
+    data_loader = build_dataloader(dataset, **loader_cfg)
+
+    model = build_detector(cfg.model, test_cfg=cfg.get('test_cfg'))
+    checkpoint = load_checkpoint(model, args.checkpoint, map_location='cpu')
+    model.CLASSES = checkpoint.get('meta', {}).get('CLASSES', dataset.CLASSES)
+
+    on_gpu = torch.cuda.is_available()
+    if not distributed:
+        model = MMDataParallel(model.cuda() if on_gpu else model, device_ids=[0] if on_gpu else None)
+        outputs = single_gpu_test(model, data_loader, args.show, args.show_dir,
+                                  args.show_score_thr)
+    else:
+        model = MMDistributedDataParallel(
+            model.cuda() if on_gpu else model, broadcast_buffers=False,
+            device_ids=[torch.cuda.current_device()] if on_gpu else None)
+        outputs = multi_gpu_test(model, data_loader, args.tmpdir, args.gpu_collect)
+
+    if rank != 0:
+        return
+    if args.out:
+        print(f'\nwriting results to {args.out}')
+        mmcv.dump(outputs, args.out)
+    kwargs = args.eval_options or {}
+    if args.format_only:
+        result_files, _ = dataset.format_results(outputs, **kwargs)
+        print('\nwrote ' + ', '.join(sorted(result_files.values())))
+    if args.eval:
+        metrics = dataset.evaluate(outputs, metric=args.eval, **kwargs)
+        print(metrics)
+        if args.work_dir is not None:
+            mmcv.mkdir_or_exist(osp.abspath(args.work_dir))
+            out = osp.join(args.work_dir, f'eval_{time.strftime("%Y%m%d_%H%M%S")}.json')
+            with open(out, 'w') as f:
+                json.dump(dict(config=args.config, checkpoint=args.checkpoint, metric=metrics),
+                          f, indent=1)
+
+
+if __name__ == '__main__':
+    main()
