@@ -25,6 +25,8 @@ model = dict(
         keypoint_roi_extractor=dict(out_channels=channels),
         keypoint_head=dict(
             in_channels=channels,
+            norm_cfg=dict(type='BN'),  # from scratch: normalised head convs learn much faster
+            loss_keypoint=dict(loss_weight=3000.0),
             num_convs=2,
             conv_out_channels=channels,
             deconv_out_channels=channels,
@@ -32,7 +34,7 @@ model = dict(
                        kernel=11))),
     train_cfg=dict(
         rpn_proposal=dict(nms_pre=1000, max_per_img=300),
-        rcnn=dict(sampler=dict(num=128), keypoint=dict(max_rois_per_img=16))),
+        rcnn=dict(sampler=dict(num=128), keypoint=dict(max_rois_per_img=32))),
     test_cfg=dict(rpn=dict(nms_pre=1000, max_per_img=300), rcnn=dict(max_per_img=20)))
 
 data_root = 'data/synthetic/'
@@ -85,13 +87,13 @@ data = dict(
 optimizer = dict(_delete_=True, type='AdamW', lr=2e-3, weight_decay=1e-4)
 optimizer_config = dict(grad_clip=dict(max_norm=10, norm_type=2))
 lr_config = dict(policy='step', warmup='linear', warmup_iters=100, warmup_ratio=0.01,
-                 step=[10, 12])
-runner = dict(type='EpochBasedRunner', max_epochs=13)
-evaluation = dict(interval=13)
+                 step=[9, 11])
+runner = dict(type='EpochBasedRunner', max_epochs=12)
+evaluation = dict(interval=3)
 checkpoint_config = dict(interval=1, max_keep_ckpts=2)
 log_config = dict(interval=10)
 custom_hooks = [
     dict(type='NumClassCheckHook'),
     dict(type='FiniteLossHook', priority='VERY_HIGH'),
-    dict(type='KeypointVisualizationHook', interval=13, num_images=4),
+    dict(type='KeypointVisualizationHook', interval=12, num_images=4),
 ]

@@ -71,8 +71,10 @@ model = dict(
             num_deconvs=1,
             deconv_out_channels=256,
             codec=dict(type='MSRAHeatmap', heatmap_size=heatmap_size, sigma=2.0),
-            loss_keypoint=dict(
-                type='mmpose.JointsMSELoss', use_target_weight=True, loss_weight=1000.0))),
+            # mmpose's JointsMSELoss computed without its loop over keypoints (equal values and
+            # gradients, tests/test_models/test_losses.py); type='mmpose.JointsMSELoss' is a
+            # drop-in replacement.
+            loss_keypoint=dict(type='HeatmapMSELoss', use_target_weight=True, loss_weight=1000.0))),
     train_cfg=dict(
         rpn=dict(
             assigner=dict(

@@ -1,0 +1,23 @@
+import pytest
+import torch
+from mmdet.models.builder import build_loss
+
+
+@pytest.mark.parametrize('use_target_weight', [True, False])
+def test_heatmap_mse_loss_equals_mmpose_joints_mse_loss(use_target_weight):
+    g = torch.Generator().manual_seed(0)
+    pred = torch.randn(5, 17, 16, 12, generator=g, requires_grad=True)
+    target = torch.rand(5, 17, 16, 12, generator=g)
+    weight = (torch.rand(5, 17, 1, generator=g) > 0.3).float()
+    ours = build_loss(dict(type='HeatmapMSELoss', use_target_weight=use_target_weight,
+                           loss_weight=1000.))
+    ref = build_loss(dict(type='mmpose.JointsMSELoss', use_target_weight=use_target_weight,
+                          loss_weight=1000.))
+    a, b = ours(pred, target, weight), ref(pred, target, weight)
+    assert torch.allclose(a, b, rtol=1e-5)
+    ga, = torch.autograd.grad(a, pred)
+    gb, = torch.autograd.grad(b, pred)
+    assert torch.allclose(ga, gb, rtol=1e-5, atol=1e-9)
+    # weights matter when they are used
+    if use_target_weight:
+        assert not torch.allclose(ours(pred, target, torch.ones_like(weight)), a)
