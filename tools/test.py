@@ -11,14 +11,16 @@ import time
 import mmcv
 import torch
 from mmcv import Config, DictAction
-from mmcv.parallel import MMDataParallel, MMDistributedDataParallel
+from mmcv.parallel import MMDataParallel
 from mmcv.runner import get_dist_info, load_checkpoint
 from mmdet.datasets import build_dataloader, build_dataset, replace_ImageToTensor
 from mmdet.models import build_detector
+from mmdet.utils import setup_multi_processes
 
 import mmhrkpt  # noqa: F401  (registers mmhrkpt's modules)
 from mmhrkpt.apis import multi_gpu_test, single_gpu_test
-from mmhrkpt.apis.launch import init_distributed
+from mmhrkpt.apis.launch import init_distributed, shared_tmpdir
+from mmhrkpt.core import MMDistributedDataParallelCompat
 
 
 def parse_args():
@@ -55,6 +57,7 @@ def main():
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    setup_multi_processes(cfg)  # opencv_num_threads, mp_start_method of the config
     cfg.model.pretrained = None
     if cfg.model.get('backbone', None) is not None:
         cfg.model.backbone.init_cfg = None  # the checkpoint has the weights
@@ -81,10 +84,16 @@ def main():
         outputs = single_gpu_test(model, data_loader, args.show, args.show_dir,
                                   args.show_score_thr)
     else:
-        model = MMDistributedDataParallel(
+        if args.gpu_collect and not on_gpu:
+            raise ValueError('--gpu-collect needs GPUs; on CPU results are collected through '
+                             '--tmpdir (a temporary folder by default)')
+        model = MMDistributedDataParallelCompat(
             model.cuda() if on_gpu else model, broadcast_buffers=False,
             device_ids=[torch.cuda.current_device()] if on_gpu else None)
-        outputs = multi_gpu_test(model, data_loader, args.tmpdir, args.gpu_collect)
+        # mmdet's collection makes its own temporary folder through a CUDA tensor: on CPU, agree
+        # on one here (collect_results_cpu removes it)
+        tmpdir = args.tmpdir or (None if on_gpu or args.gpu_collect else shared_tmpdir())
+        outputs = multi_gpu_test(model, data_loader, tmpdir, args.gpu_collect)
 
     if rank != 0:
         return

@@ -1,7 +1,13 @@
-"""Train a Keypoint R-CNN: python tools/train.py CONFIG [--work-dir DIR] [--cfg-options k=v ...]"""
+"""Train a Keypoint R-CNN: python tools/train.py CONFIG [--work-dir DIR] [--cfg-options k=v ...]
+
+An error (an unknown type in the config, a malformed annotation, a NaN/inf loss, ...) ends the run
+with one line on stderr and exit status 1; the traceback is in the work dir's log
+(``MMHRKPT_TRACEBACK=1`` prints it instead).
+"""
 import argparse
 import copy
 import os.path as osp
+import sys
 import time
 
 import mmcv
@@ -10,11 +16,12 @@ from mmcv.runner import get_dist_info
 from mmdet.apis import init_random_seed, set_random_seed
 from mmdet.datasets import build_dataset
 from mmdet.models import build_detector
-from mmdet.utils import collect_env, get_root_logger
+from mmdet.utils import collect_env, get_root_logger, setup_multi_processes
 
 import mmhrkpt  # noqa: F401  (registers mmhrkpt's modules)
 from mmhrkpt.apis import train_detector
-from mmhrkpt.apis.launch import init_distributed, setup_cfg
+from mmhrkpt.apis.launch import (check_config_types, init_distributed, run_reporting_errors,
+                                 setup_cfg)
 
 
 def parse_args():
@@ -23,7 +30,7 @@ def parse_args():
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument('--resume-from', help='the checkpoint file to resume from')
     parser.add_argument('--auto-resume', action='store_true',
-                        help='resume from the latest checkpoint in the work dir, if any')
+                        help='resume from the newest complete checkpoint in the work dir, if any')
     parser.add_argument('--no-validate', action='store_true',
                         help='do not evaluate checkpoints during training')
     parser.add_argument('--seed', type=int, default=None, help='random seed')
@@ -37,11 +44,12 @@ def parse_args():
     return parser.parse_args()
 
 
-def main():
-    args = parse_args()
+def main(args):
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    setup_multi_processes(cfg)  # opencv_num_threads, mp_start_method of the config
+    check_config_types(cfg)
     if args.resume_from is not None:
         cfg.resume_from = args.resume_from
     cfg.auto_resume = args.auto_resume
@@ -84,4 +92,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_reporting_errors(main, parse_args()))

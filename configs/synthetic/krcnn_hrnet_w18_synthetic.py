@@ -1,5 +1,6 @@
 # The embedded default (`make demo`): HRNet-W18 Keypoint R-CNN on the synthetic people of
-# tools/make_synthetic.py, trained from scratch on 2 CPU cores.
+# tools/make_synthetic.py (1100 train / 100 val images of 256x256), trained from scratch on 2 CPU
+# cores in about 20 minutes (825 iterations of 4 images).
 # It inherits the real W18 model and COCO dataset configs and shrinks what must shrink:
 # 256x256 images, a slimmer HRNet (fewer modules/blocks), 64-channel neck and heads, fewer RoIs,
 # and a short schedule. data.{train,val,test} are plain CocoKeypointDataset entries, so
@@ -11,7 +12,7 @@ channels = 64
 model = dict(
     backbone=dict(
         extra=dict(
-            stage1=dict(num_blocks=(2, )),
+            stage1=dict(num_channels=(32, ), num_blocks=(2, )),
             stage2=dict(num_blocks=(2, 2)),
             stage3=dict(num_modules=1, num_blocks=(2, 2, 2)),
             stage4=dict(num_modules=1, num_blocks=(2, 2, 2, 2))),
@@ -44,8 +45,7 @@ meta_keys = ('filename', 'ori_filename', 'ori_shape', 'img_shape', 'pad_shape', 
 train_pipeline = [
     dict(type='LoadImageFromFileSafe'),
     dict(type='LoadKeypointAnnotations', with_bbox=True, with_keypoints=True),
-    dict(type='KeypointResize', img_scale=[(224, 224), (288, 288)], multiscale_mode='range',
-         keep_ratio=True),
+    dict(type='KeypointResize', img_scale=(256, 256), keep_ratio=True),
     dict(type='KeypointRandomFlip', flip_ratio=0.5),
     dict(type='Normalize', **img_norm_cfg),
     dict(type='Pad', size_divisor=32),
@@ -86,14 +86,16 @@ data = dict(
 
 optimizer = dict(_delete_=True, type='AdamW', lr=2e-3, weight_decay=1e-4)
 optimizer_config = dict(grad_clip=dict(max_norm=10, norm_type=2))
-lr_config = dict(policy='step', warmup='linear', warmup_iters=100, warmup_ratio=0.01,
-                 step=[9, 11])
-runner = dict(type='EpochBasedRunner', max_epochs=12)
+# 3 epochs of 275 iterations; the LR steps are counted in iterations.
+lr_config = dict(policy='step', by_epoch=False, warmup='linear', warmup_iters=100,
+                 warmup_ratio=0.01, step=[650, 780])
+# Atomic checkpoints that also carry the RNG state (mmhrkpt/core/runner.py).
+runner = dict(type='AtomicEpochBasedRunner', max_epochs=3)
 evaluation = dict(interval=3)
 checkpoint_config = dict(interval=1, max_keep_ckpts=2)
 log_config = dict(interval=10)
 custom_hooks = [
     dict(type='NumClassCheckHook'),
     dict(type='FiniteLossHook', priority='VERY_HIGH'),
-    dict(type='KeypointVisualizationHook', interval=12, num_images=4),
+    dict(type='KeypointVisualizationHook', interval=3, num_images=4),
 ]

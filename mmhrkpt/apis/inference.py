@@ -2,7 +2,7 @@
 import mmcv
 import numpy as np
 import torch
-from mmcv.parallel import collate, scatter
+from mmcv.parallel import DataContainer, collate, scatter
 from mmdet.apis import init_detector
 from mmdet.datasets.pipelines import Compose
 
@@ -53,8 +53,9 @@ def inference_model(model, img):
         data = dict(img_info=dict(filename=img), img_prefix=None)
     data['keypoint_flip_pairs'] = _flip_pairs(cfg, model.roi_head.num_keypoints)
     data = collate([Compose(pipeline)(data)], samples_per_gpu=1)
-    data['img_metas'] = [m.data[0] for m in data['img_metas']]
-    data['img'] = [im.data[0] if hasattr(im, 'data') else im for im in data['img']]
+    # unwrap mmcv's DataContainers (what MMDataParallel does before calling the model)
+    data = {k: [v.data[0] if isinstance(v, DataContainer) else v for v in vs]
+            for k, vs in data.items()}
     device = next(model.parameters()).device
     if device.type == 'cuda':
         data = scatter(data, [device])[0]

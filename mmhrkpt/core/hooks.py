@@ -1,12 +1,15 @@
-"""mmcv Runner hooks: keypoint evaluation, a stop on non-finite losses, prediction pictures."""
+"""mmcv Runner hooks: keypoint evaluation, a stop on non-finite losses, a count of skipped images,
+prediction pictures."""
 import math
 import os.path as osp
 
 import mmcv
 import numpy as np
 import torch
+import torch.distributed as dist
 from mmcv.runner import HOOKS, Hook, get_dist_info
 from mmdet.core import DistEvalHook, EvalHook
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from .visualization import imshow_keypoints
 
@@ -34,6 +37,15 @@ class _KeypointEvalMixin:
         if self.save_best and key_score:
             self._save_ckpt(runner, key_score)
 
+    @staticmethod
+    def _broadcast_bn_buffer(runner):
+        """Rank 0's BatchNorm statistics to every rank before a distributed evaluation, as mmdet's
+        ``DistEvalHook`` does (DDP runs with ``broadcast_buffers=False``)."""
+        for module in runner.model.modules():
+            if isinstance(module, _BatchNorm) and module.track_running_stats:
+                dist.broadcast(module.running_var, 0)
+                dist.broadcast(module.running_mean, 0)
+
 
 @HOOKS.register_module()
 class KeypointEvalHook(_KeypointEvalMixin, EvalHook):
@@ -51,7 +63,10 @@ class FiniteLossHook(Hook):
     """Stop at the first NaN/inf loss, naming the iteration and the losses that went bad.
 
     Registered with a priority above the optimizer hook, it runs before the step, so the bad
-    gradients are never applied and the last checkpoint written stays the last good one.
+    gradients are never applied and the last checkpoint written stays the last good one
+    (``mmhrkpt.apis.train_detector`` moves it there if a config gives it a lower priority, and
+    adds one if a config has none). In distributed training the logged losses are averaged over
+    the ranks, so every rank stops at the same iteration.
     """
 
     def after_train_iter(self, runner):
@@ -65,8 +80,53 @@ class FiniteLossHook(Hook):
         if bad:
             what = ', '.join(f'{k}={v}' for k, v in bad.items())
             raise FloatingPointError(
-                f'Non-finite loss at iteration {runner.iter + 1} (epoch {runner.epoch + 1}): {what}. '
-                'Training stopped; the last checkpoint written is the last good one.')
+                f'Non-finite loss at iteration {runner.iter + 1} (epoch {runner.epoch + 1}): '
+                f'{what}. Training stopped; the last checkpoint written is the last good one.')
+
+
+def leaf_datasets(dataset):
+    """The datasets inside mmdet's dataset wrappers (Concat, Repeat, ClassBalanced, ...)."""
+    if hasattr(dataset, 'datasets'):
+        return [leaf for d in dataset.datasets for leaf in leaf_datasets(d)]
+    if hasattr(dataset, 'dataset'):
+        return leaf_datasets(dataset.dataset)
+    return [dataset]
+
+
+@HOOKS.register_module()
+class SkippedImagesHook(Hook):
+    """After every training epoch, count in the log the image files the training set skipped
+    (missing or undecodable, see ``CocoKeypointDataset.skipped_files``), over all ranks.
+
+    The dataset itself names each file once when it skips it, but only rank 0 writes the log: the
+    files that only other ranks skipped are named here, once. ``mmhrkpt.apis.train_detector``
+    registers this hook when the training set keeps ``skipped_files``, and shares that record
+    with the data loader workers (``share_skipped_files``), so the files skipped inside them are
+    counted here too.
+    """
+
+    def __init__(self):
+        self._named = set()
+
+    def after_train_epoch(self, runner):
+        local = set()
+        for dataset in leaf_datasets(runner.data_loader.dataset):
+            local.update(getattr(dataset, 'skipped_files', ()))
+        rank, world_size = get_dist_info()
+        per_rank = [sorted(local)]
+        if world_size > 1:
+            per_rank = [None] * world_size
+            dist.all_gather_object(per_rank, sorted(local))
+        if rank != 0:
+            return
+        skipped = set().union(*map(set, per_rank))
+        self._named.update(per_rank[0])  # rank 0's dataset named them in the log already
+        for path in sorted(skipped - self._named):
+            runner.logger.warning(f'skipped image (by another rank): {path}')
+        self._named.update(skipped)
+        if skipped:
+            runner.logger.info(f'image files skipped in training so far: {len(skipped)} '
+                               '(missing or undecodable)')
 
 
 @HOOKS.register_module()

@@ -217,3 +217,19 @@ def test_format_bundle_rejects_misaligned_keypoints():
                            np.array([[0, 0, 10, 10]], np.float32))  # e.g. a crop dropped a box
     with pytest.raises(ValueError, match='does not match 1 gt_bboxes'):
         build(dict(type='KeypointFormatBundle'))(copy.deepcopy(results))
+
+
+def test_jpeg_truncation_detects_cut_files_and_passes_whole_ones():
+    import cv2
+    import numpy as np
+
+    from mmhrkpt.datasets.pipelines.loading import jpeg_truncation
+    img = (np.random.default_rng(0).random((64, 48, 3)) * 255).astype(np.uint8)
+    ok, buf = cv2.imencode('.jpg', img)
+    data = buf.tobytes()
+    assert jpeg_truncation(data) is None
+    assert jpeg_truncation(data + b'trailer') is None
+    for cut in (0.3, 0.9, 0.999):
+        assert 'truncated' in jpeg_truncation(data[:int(len(data) * cut)])
+    ok, png = cv2.imencode('.png', img)
+    assert jpeg_truncation(png.tobytes()) is None  # not a JPEG: other checks apply

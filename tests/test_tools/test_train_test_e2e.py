@@ -120,3 +120,42 @@ def test_test_format_only_writes_coco_results(trained):
     for entry in kpts:
         assert len(entry['keypoints']) == 3 * 17
         assert {'image_id', 'category_id', 'score'} <= set(entry)
+
+
+def test_inference_api_on_one_image(trained):
+    import numpy as np
+
+    from mmhrkpt.apis import inference_model, init_model
+    options = dict(o.split('=', 1) for o in trained['options'])
+    model = init_model(trained['config'], str(trained['work'] / 'latest.pth'), device='cpu',
+                       cfg_options=options)
+    img = sorted(glob.glob(str(trained['root'] / 'data' / 'images' / 'val' / '*')))[0]
+    for source in (img, __import__('mmcv').imread(img)):
+        result = inference_model(model, source)
+        n = len(result['bboxes'])
+        assert result['bboxes'].shape == (n, 4) and result['scores'].shape == (n, )
+        assert result['keypoints'].shape == (n, 17, 3) and result['labels'].shape == (n, )
+        assert np.all(np.diff(result['scores']) <= 0)  # sorted by score
+    assert n > 0  # score_thr 0 in the tiny config: the untrained model still returns boxes
+
+
+def test_image_demo_analyze_logs_browse_and_draw_tools(trained):
+    work, root = trained['work'], trained['root']
+    img = sorted(glob.glob(str(root / 'data' / 'images' / 'val' / '*')))[0]
+    out = _run([str(ROOT / 'demo' / 'image_demo.py'), img, trained['config'],
+                str(work / 'latest.pth'), '--out-file', str(work / 'demo.png')], cwd=root)
+    assert (work / 'demo.png').exists() and 'persons' in out
+
+    log = glob.glob(str(work / '*.log.json'))[0]
+    _run([str(ROOT / 'tools' / 'analyze_logs.py'), 'plot_curve', log, '--keys', 'loss',
+          'loss_keypoint', 'keypoints_AP', '--out', str(work / 'curves.png')], cwd=root)
+    assert (work / 'curves.png').stat().st_size > 1000
+
+    _run([str(ROOT / 'tools' / 'browse_dataset.py'), trained['config'], '--output-dir',
+          str(work / 'browse'), '--num', '3', '--cfg-options'] + trained['options'], cwd=root)
+    assert len(glob.glob(str(work / 'browse' / '*.png'))) == 3
+
+    _run([str(ROOT / 'tools' / 'draw_predictions.py'), trained['config'],
+          str(work / 'latest.pth'), '--out-dir', str(work / 'pred'), '--num', '2',
+          '--cfg-options'] + trained['options'], cwd=root)
+    assert len(glob.glob(str(work / 'pred' / '*.png'))) == 2

@@ -7,4 +7,5 @@ lr_config = dict(
     warmup_iters=500,
     warmup_ratio=0.001,
     step=[8, 11])
-runner = dict(type='EpochBasedRunner', max_epochs=12)
+# Atomic checkpoints that also carry the RNG state (mmhrkpt/core/runner.py).
+runner = dict(type='AtomicEpochBasedRunner', max_epochs=12)

@@ -25,6 +25,25 @@ class ImageLoadError(Exception):
         self.reason = reason
 
 
+# JPEG markers: start of image, start of scan, end of image.
+JPEG_SOI, JPEG_SOS, JPEG_EOI = b'\xff\xd8', b'\xff\xda', b'\xff\xd9'
+
+
+def jpeg_truncation(img_bytes):
+    """Why ``img_bytes`` is a cut-short JPEG, else None.
+
+    cv2 decodes a half-written JPEG without complaint (the missing rows come out grey), so the cut is
+    found in the bytes: a whole JPEG has an end-of-image marker after its last scan (0xFFD9 cannot
+    occur inside entropy-coded data), whatever trailer follows it.
+    """
+    if img_bytes[:2] != JPEG_SOI:
+        return None
+    last_scan = img_bytes.rfind(JPEG_SOS)
+    if last_scan < 0 or img_bytes.find(JPEG_EOI, last_scan) < 0:
+        return 'truncated JPEG (no end-of-image marker after its last scan)'
+    return None
+
+
 @PIPELINES.register_module()
 class LoadImageFromFileSafe(LoadImageFromFile):
     """mmdet's ``LoadImageFromFile`` that raises :class:`ImageLoadError` naming the file.
@@ -49,6 +68,9 @@ class LoadImageFromFileSafe(LoadImageFromFile):
             raise ImageLoadError(filename, 'file not found') from None
         except OSError as err:
             raise ImageLoadError(filename, f'cannot be read ({err})') from err
+        problem = jpeg_truncation(img_bytes)
+        if problem:
+            raise ImageLoadError(filename, problem)
         try:
             img = mmcv.imfrombytes(img_bytes, flag=self.color_type,
                                    channel_order=self.channel_order)
