@@ -1,6 +1,6 @@
 # The embedded default (`make demo`): HRNet-W18 Keypoint R-CNN on the synthetic people of
 # tools/make_synthetic.py (1100 train / 100 val images of 256x256), trained from scratch on 2 CPU
-# cores in about 20 minutes (825 iterations of 4 images).
+# cores: 825 iterations of 4 images, about 1.9 s each there (README: measured time and AP).
 # It inherits the real W18 model and COCO dataset configs and shrinks what must shrink:
 # 256x256 images, a slimmer HRNet (fewer modules/blocks), 64-channel neck and heads, fewer RoIs,
 # and a short schedule. data.{train,val,test} are plain CocoKeypointDataset entries, so
