@@ -14,28 +14,11 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 IMAGE_SIZE = (96, 96)
 
-# The synthetic config made narrow everywhere, on 96x96 images resized to 96..128, with the
-# atomic runner and the test hooks of reliability_hooks.py importable.
+# The tiny model of tests/data/tiny_krcnn.py on 96x96 images resized to 96..128, with the atomic
+# runner and the test hooks of reliability_hooks.py importable.
 TINY_CONFIG = """
 _base_ = '{base}'
 custom_imports = dict(imports=['mmhrkpt', 'reliability_hooks'], allow_failed_imports=False)
-model = dict(
-    backbone=dict(extra=dict(
-        stage1=dict(num_channels=(8, ), num_blocks=(1, )),
-        stage2=dict(num_channels=(8, 16), num_blocks=(1, 1)),
-        stage3=dict(num_channels=(8, 16, 32), num_blocks=(1, 1, 1)),
-        stage4=dict(num_channels=(8, 16, 32, 64), num_blocks=(1, 1, 1, 1)))),
-    neck=dict(in_channels=[8, 16, 32, 64], out_channels=16),
-    rpn_head=dict(in_channels=16, feat_channels=16),
-    roi_head=dict(
-        bbox_roi_extractor=dict(out_channels=16),
-        bbox_head=dict(in_channels=16, fc_out_channels=32),
-        keypoint_roi_extractor=dict(out_channels=16),
-        keypoint_head=dict(in_channels=16, num_convs=1, conv_out_channels=16,
-                           deconv_out_channels=16)),
-    train_cfg=dict(rpn_proposal=dict(nms_pre=200, max_per_img=50),
-                   rcnn=dict(sampler=dict(num=32))),
-    test_cfg=dict(rpn=dict(nms_pre=200, max_per_img=50), rcnn=dict(score_thr=0.0)))
 img_norm_cfg = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
 META_KEYS = ('filename', 'ori_filename', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor',
              'flip', 'flip_direction', 'img_norm_cfg', 'keypoint_flip_pairs')
@@ -77,7 +60,7 @@ custom_hooks = [dict(type='FiniteLossHook', priority='VERY_HIGH')]
 
 
 def write_config(path, max_epochs=2, extra=''):
-    base = ROOT / 'configs' / 'synthetic' / 'krcnn_hrnet_w18_synthetic.py'
+    base = ROOT / 'tests' / 'data' / 'tiny_krcnn.py'
     Path(path).write_text(TINY_CONFIG.format(base=base, max_epochs=max_epochs, extra=extra))
     return str(path)
 

@@ -12,24 +12,9 @@ from mmhrkpt.datasets.synthetic import generate_synthetic_coco
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# A tiny variant of the synthetic config: narrow everywhere, a few iterations.
+# The tiny model of tests/data/tiny_krcnn.py, trained for a few iterations.
 TINY_CONFIG = """
 _base_ = '{base}'
-model = dict(
-    backbone=dict(extra=dict(
-        stage1=dict(num_channels=(8, ), num_blocks=(1, )),
-        stage2=dict(num_channels=(8, 16), num_blocks=(1, 1)),
-        stage3=dict(num_channels=(8, 16, 32), num_blocks=(1, 1, 1)),
-        stage4=dict(num_channels=(8, 16, 32, 64), num_blocks=(1, 1, 1, 1)))),
-    neck=dict(in_channels=[8, 16, 32, 64], out_channels=16),
-    rpn_head=dict(in_channels=16, feat_channels=16),
-    roi_head=dict(
-        bbox_roi_extractor=dict(out_channels=16),
-        bbox_head=dict(in_channels=16, fc_out_channels=32),
-        keypoint_roi_extractor=dict(out_channels=16),
-        keypoint_head=dict(in_channels=16, num_convs=1, conv_out_channels=16,
-                           deconv_out_channels=16)),
-    test_cfg=dict(rcnn=dict(score_thr=0.0)))
 data = dict(samples_per_gpu=2, workers_per_gpu=0)
 runner = dict(type='EpochBasedRunner', max_epochs=2)
 lr_config = dict(warmup_iters=2, step=[1])
@@ -49,8 +34,7 @@ def tiny(tmp_path_factory):
     generate_synthetic_coco(root / 'data', num_train=4, num_val=2, seed=3, image_size=(128, 128),
                             preview=False, progress=False)
     config = root / 'tiny_config.py'
-    config.write_text(TINY_CONFIG.format(
-        base=ROOT / 'configs' / 'synthetic' / 'krcnn_hrnet_w18_synthetic.py'))
+    config.write_text(TINY_CONFIG.format(base=ROOT / 'tests' / 'data' / 'tiny_krcnn.py'))
     data = root / 'data'
     options = []
     for split, name in (('train', 'train'), ('val', 'val'), ('test', 'val')):
