@@ -594,11 +594,14 @@ def load_config(config, cfg_options=None):
     return cfg
 
 
-def build_mmdet_model(config, device='cpu', train=True, cfg_options=None):
+def build_mmdet_model(config, device='cpu', train=True, cfg_options=None, bn_images=()):
     """A randomly initialised detector from a config: backbone ``init_cfg=None`` (no download), other
     modules initialised as their ``init_cfg`` says, in train mode (BN as the config trains it) or eval
     mode. In eval mode ``test_cfg.rcnn.score_thr=0`` and ``max_per_img=FORCED_DETECTIONS``, so the
     keypoint branch sees that many detections per image although the box head is untrained.
+
+    ``bn_images`` (Tensor[B, 3, S, S] normalised batches): BN running statistics are estimated from
+    them first (:func:`calibrate_bn`), as a pre-trained backbone brings statistics that fit its input.
     """
     from mmcv.utils import get_logger
     from mmdet.models import build_detector
@@ -612,8 +615,40 @@ def build_mmdet_model(config, device='cpu', train=True, cfg_options=None):
     model = build_detector(cfg.model, train_cfg=cfg.get('train_cfg'), test_cfg=cfg.get('test_cfg'))
     model.init_weights()
     model.to(device)
+    calibrate_bn(model, [img.to(device) for img in bn_images])
     model.train(train)
     return model
+
+
+def calibrate_bn(model, images):
+    """Running statistics of every BN layer of ``model.extract_feat`` from ``images`` (a cumulative
+    average over the batches, BN layers in train mode meanwhile); other state is left as it was.
+
+    Random init leaves them at mean 0 / variance 1, and layers that the config keeps in eval mode
+    (``norm_eval=True``, the default of mmdet's ResNet and HRNet) then normalise nothing: a random-init
+    HRNet-W32's features reach ~1e9 and its first losses overflow. Timing does not depend on the values,
+    but non-finite values change what the RPN and the heads do (no proposals, no detections).
+    """
+    from torch.nn.modules.batchnorm import _BatchNorm
+    norms = [m for m in model.modules() if isinstance(m, _BatchNorm) and m.track_running_stats]
+    if not norms or not len(images):
+        return
+    saved = [(m, m.training, m.momentum) for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average
+        m.train()
+    with torch.no_grad():
+        for img in images:
+            model.extract_feat(img)
+    for m, training, momentum in saved:
+        m.momentum = momentum
+        m.train(training)
+
+
+def _bn_images(batches):
+    """The normalised images of ``batches`` for :func:`calibrate_bn`: list of Tensor[B, 3, S, S]."""
+    return [to_mmdet_inputs(b, 'cpu')['img'] for b in batches]
 
 
 TORCHVISION_VARIANTS = ('finetune', 'scratch')
@@ -836,7 +871,8 @@ def bench_train(config, img_size=512, batch_size=2, iters=10, warmup=3, device='
                          persons_per_image=_persons(batches), jitter_proposals=jitter_proposals,
                          notes=notes)
     result['ours'] = _measure_train(
-        lambda: build_mmdet_model(config, device, train=True, cfg_options=cfg_options), 'mmdet',
+        lambda: build_mmdet_model(config, device, train=True, cfg_options=cfg_options,
+                                  bn_images=_bn_images(batches)), 'mmdet',
         batches, iters, warmup, device, fp16, jitter_proposals)
     if vs_torchvision:
         result['torchvision_variant'] = torchvision_variant
@@ -951,7 +987,8 @@ def bench_infer(config, img_size=512, iters=20, warmup=3, device='cpu', vs_torch
                              f'{FORCED_DETECTIONS} (torchvision box_score_thresh=0, '
                              f'box_detections_per_img={FORCED_DETECTIONS}); batch of 1 image'])
     result['ours'] = _measure_infer(
-        lambda: build_mmdet_model(config, device, train=False, cfg_options=cfg_options), 'mmdet',
+        lambda: build_mmdet_model(config, device, train=False, cfg_options=cfg_options,
+                                  bn_images=_bn_images(batches)), 'mmdet',
         images, iters, warmup, device, top_ops)
     if vs_torchvision:
         result['torchvision_variant'] = torchvision_variant
@@ -1254,7 +1291,8 @@ def bench_profile(config, img_size=512, batch_size=2, iters=3, warmup=1, device=
                          warmup=warmup, device=str(device), jitter_proposals=jitter_proposals,
                          notes=[])
     result['ours'] = _profile_model(
-        lambda: build_mmdet_model(config, device, train=True, cfg_options=cfg_options), 'mmdet',
+        lambda: build_mmdet_model(config, device, train=True, cfg_options=cfg_options,
+                                  bn_images=_bn_images(batches)), 'mmdet',
         batches, iters, warmup, device, top_ops, jitter_proposals)
     if data_root:
         result['data_loading'] = bench_data_loading(config, data_root, batch_size,

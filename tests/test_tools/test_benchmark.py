@@ -1,0 +1,119 @@
+"""tools/benchmark.py as a user runs it: every subcommand writes its JSON, figures are sane, and the
+codec comparison agrees with mmpose. No figure is compared with a time: the benchmark measures, it does
+not assert (docs/benchmarks.md)."""
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mmhrkpt.datasets.synthetic import generate_synthetic_coco
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOL = str(ROOT / 'tools' / 'benchmark.py')
+
+# The tiny model the tool tests share.
+TINY_CONFIG = ROOT / 'tests' / 'data' / 'tiny_krcnn.py'
+MACHINE_KEYS = {'date', 'cpu_model', 'cpu_cores', 'torch', 'torch_threads', 'device', 'device_name',
+                'load_average', 'load_average_end'}
+
+
+@pytest.fixture(scope='module')
+def tiny_config():
+    return str(TINY_CONFIG)
+
+
+def run_benchmark(args, out):
+    """Run the tool, return (its JSON, its stdout)."""
+    env = dict(os.environ, PYTHONUNBUFFERED='1')
+    proc = subprocess.run([sys.executable, TOOL] + args + ['--json', str(out)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    payload = json.loads(Path(out).read_text())
+    assert MACHINE_KEYS <= set(payload['machine'])
+    assert payload['machine']['cpu_cores'] >= 1 and payload['machine']['device'] == 'cpu'
+    return payload, proc.stdout
+
+
+def positive(value):
+    return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+
+
+def test_codec_matches_mmpose_and_reports_speedups(tmp_path):
+    payload, stdout = run_benchmark(['codec', '--num-rois', '8', '--repeat', '1', '--device', 'cpu'],
+                                    tmp_path / 'codec.json')
+    assert payload['command'] == 'codec'
+    rows = payload['results']
+    assert {(r['operation'], r['method']) for r in rows} == {
+        (op, m) for op in ('encode', 'decode') for m in ('msra', 'dark', 'udp')}
+    for row in rows:
+        assert row['num_rois'] == 8
+        assert positive(row['ours_ms']) and positive(row['mmpose_ms']) and positive(row['speedup'])
+        if row['operation'] == 'decode':
+            assert row['disagreement_unit'] == 'image px'
+            assert row['max_disagreement'] < 0.01, row
+            assert row['max_score_diff'] < 1e-5, row
+        else:
+            assert row['max_disagreement'] < 1e-4, row
+            assert row['weight_mismatches'] == 0, row
+    assert 'speed-up' in stdout and 'mmpose ms' in stdout
+
+
+def test_train_reports_throughput_and_memory(tiny_config, tmp_path):
+    payload, stdout = run_benchmark(
+        ['train', tiny_config, '--img-size', '128', '--batch', '2', '--iters', '2', '--warmup', '0',
+         '--device', 'cpu', '--fp16'], tmp_path / 'train.json')
+    result = payload['results']
+    assert result['fp16'] is False and 'not supported on CPU' in ' '.join(result['notes'])
+    ours = result['ours']
+    assert positive(ours['images_per_s']) and positive(ours['iter_ms_median'])
+    assert len(ours['iter_ms_all']) == 2
+    assert ours['memory']['kind'] == 'cpu_peak_rss' and positive(ours['memory']['peak_mb'])
+    assert ours['loss_finite'] and ours['trainable_params'] > 0
+    assert 'images/s' in stdout
+
+
+def test_train_vs_torchvision_reports_the_ratio(tiny_config, tmp_path):
+    payload, stdout = run_benchmark(
+        ['train', tiny_config, '--img-size', '64', '--batch', '1', '--iters', '1', '--warmup', '0',
+         '--device', 'cpu', '--vs-torchvision'], tmp_path / 'train_tv.json')
+    result = payload['results']
+    assert result['torchvision_variant'] == 'finetune'
+    assert positive(result['torchvision']['images_per_s']) and result['torchvision']['loss_finite']
+    assert positive(result['ratio_ours_over_torchvision'])
+    assert result['differences'] and 'differences that remain vs torchvision' in stdout
+
+
+def test_infer_forces_detections(tiny_config, tmp_path):
+    payload, _ = run_benchmark(
+        ['infer', tiny_config, '--img-size', '128', '--iters', '2', '--warmup', '0', '--device',
+         'cpu'], tmp_path / 'infer.json')
+    ours = payload['results']['ours']
+    assert positive(ours['latency_ms_median']) and positive(ours['images_per_s'])
+    assert ours['latency_ms_p90'] >= ours['latency_ms_median']
+    # score_thr=0 lets the random-init box head's detections through to the keypoint branch
+    assert ours['detections_per_image'] > 0
+
+
+def test_profile_parts_add_up_and_time_data_loading(tiny_config, tmp_path):
+    data = tmp_path / 'data'
+    generate_synthetic_coco(data, num_train=2, num_val=1, seed=0, image_size=(96, 96),
+                            preview=False, progress=False)
+    payload, stdout = run_benchmark(
+        ['profile', tiny_config, '--img-size', '128', '--iters', '1', '--warmup', '0', '--device',
+         'cpu', '--data-root', str(data)],
+        tmp_path / 'profile.json')
+    result = payload['results']
+    ours = result['ours']
+    parts = ours['parts_ms']
+    for part in ('backbone', 'neck', 'rpn', 'box head', 'keypoint head', 'codecs (target encoding)',
+                 'loss', 'backward', 'optimizer step'):
+        assert positive(parts[part]), part
+    assert sum(parts.values()) == pytest.approx(ours['parts_sum_ms'])
+    assert positive(ours['iteration_ms_median'])
+    assert ours['counts']['keypoint RoIs per batch'] > 0
+    assert positive(result['data_loading']['batch_ms_median'])
+    assert 'data loading' in stdout

@@ -1,0 +1,122 @@
+"""Benchmarks: codecs vs mmpose, training throughput, inference latency, per-part profile.
+
+    python tools/benchmark.py codec [--num-rois 100 1000] [--device cpu|cuda] [--repeat 5]
+    python tools/benchmark.py train CONFIG [--img-size 512] [--batch 2] [--iters 10] [--warmup 3]
+                                           [--fp16] [--vs-torchvision]
+    python tools/benchmark.py infer CONFIG [--img-size 512] [--iters 20] [--vs-torchvision]
+    python tools/benchmark.py profile CONFIG [--data-root DIR] [--vs-torchvision] [--top-ops 15]
+
+Every subcommand takes --json OUT.json (figures + machine info). docs/benchmarks.md explains the
+figures; the logic is mmhrkpt/apis/benchmark.py.
+"""
+import argparse
+import sys
+
+import torch
+from mmcv import DictAction
+
+import mmhrkpt  # noqa: F401  (mmpose through mmhrkpt, registries)
+from mmhrkpt.apis import benchmark
+
+
+def _common(parser, model=True):
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
+                        help='cpu or cuda[:i] (default: cuda when available)')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch.set_num_threads (default: torch\'s, i.e. OMP_NUM_THREADS)')
+    parser.add_argument('--seed', type=int, default=0, help='seed of the synthetic inputs')
+    parser.add_argument('--json', metavar='OUT.json', help='write figures and machine info here')
+    if model:
+        parser.add_argument('config', help='model config (pre-trained weights are never loaded)')
+        parser.add_argument('--img-size', type=int, default=512, help='square image side S')
+        parser.add_argument('--vs-torchvision', action='store_true',
+                            help="also torchvision's keypointrcnn_resnet50_fpn on the same inputs")
+        parser.add_argument('--tv-variant', choices=benchmark.TORCHVISION_VARIANTS,
+                            default='finetune',
+                            help='torchvision backbone layout: finetune = FrozenBN + 3 trainable '
+                            'layers (as with pre-trained weights), scratch = weights=None '
+                            '(BatchNorm2d, all layers trainable)')
+        parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                            help='override config settings, e.g. model.roi_head.keypoint_head.'
+                            'codec.type=DarkHeatmap')
+
+
+def _jitter(parser):
+    parser.add_argument('--jitter-proposals', type=int, default=0, metavar='J',
+                        help='add J jittered copies of each ground-truth box to the RPN proposals, '
+                        'so the RoI branches see as many positives as with a trained RPN')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='mmhrkpt benchmarks (docs/benchmarks.md)')
+    sub = parser.add_subparsers(dest='command', required=True)
+
+    p = sub.add_parser('codec', help='heatmap encode/decode vs mmpose 0.29')
+    _common(p, model=False)
+    p.add_argument('--num-rois', type=int, nargs='+', default=[100, 1000], help='N values')
+    p.add_argument('--methods', nargs='+', choices=benchmark.CODEC_METHODS,
+                   default=list(benchmark.CODEC_METHODS))
+    p.add_argument('--repeat', type=int, default=5, help='timed calls per figure (median)')
+
+    p = sub.add_parser('train', help='steady-state training throughput and peak memory')
+    _common(p)
+    p.add_argument('--batch', type=int, default=2, help='images per iteration')
+    p.add_argument('--iters', type=int, default=10, help='timed iterations')
+    p.add_argument('--warmup', type=int, default=3, help='untimed iterations first')
+    p.add_argument('--fp16', action='store_true', help='mixed precision (CUDA only)')
+    _jitter(p)
+
+    p = sub.add_parser('infer', help='per-image latency in eval mode')
+    _common(p)
+    p.add_argument('--iters', type=int, default=20, help='timed images')
+    p.add_argument('--warmup', type=int, default=3, help='untimed images first')
+    p.add_argument('--top-ops', type=int, default=0,
+                   help='also list the N operators with most self time (torch.profiler)')
+
+    p = sub.add_parser('profile', help='one training iteration broken down into its parts')
+    _common(p)
+    p.add_argument('--batch', type=int, default=2, help='images per iteration')
+    p.add_argument('--iters', type=int, default=3, help='profiled iterations (median)')
+    p.add_argument('--warmup', type=int, default=1, help='untimed iterations first')
+    _jitter(p)
+    p.add_argument('--data-root', help='COCO-format keypoint data (annotations/person_keypoints_'
+                   'train*.json + images/train/ or train2017/) to time data loading')
+    p.add_argument('--top-ops', type=int, default=0,
+                   help='also list the N operators with most self time (torch.profiler)')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    machine = benchmark.machine_info(args.device)
+    if args.command == 'codec':
+        results = benchmark.bench_codec(args.num_rois, args.methods, args.device, args.repeat,
+                                        args.seed)
+        print(benchmark.format_codec(results))
+    elif args.command == 'train':
+        results = benchmark.bench_train(
+            args.config, args.img_size, args.batch, args.iters, args.warmup, args.device,
+            args.fp16, args.vs_torchvision, args.tv_variant, args.cfg_options, args.seed,
+            args.jitter_proposals)
+        print(benchmark.format_train(results))
+    elif args.command == 'infer':
+        results = benchmark.bench_infer(
+            args.config, args.img_size, args.iters, args.warmup, args.device, args.vs_torchvision,
+            args.tv_variant, args.cfg_options, args.seed, args.top_ops)
+        print(benchmark.format_infer(results))
+    else:
+        results = benchmark.bench_profile(
+            args.config, args.img_size, args.batch, args.iters, args.warmup, args.device,
+            args.data_root, args.vs_torchvision, args.tv_variant, args.top_ops, args.cfg_options,
+            args.seed, args.jitter_proposals)
+        print(benchmark.format_profile(results))
+    if args.json:
+        benchmark.write_json(args.json, args.command, dict(vars(args), argv=sys.argv), results,
+                             machine)
+        print(f'figures written to {args.json}')
+
+
+if __name__ == '__main__':
+    main()
