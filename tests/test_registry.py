@@ -10,6 +10,8 @@ def test_models_registered():
     assert DETECTORS.get('KeypointRCNN') is not None
     for name in ('KeypointRoIHead', 'HeatmapKeypointHead', 'OneHotKeypointHead'):
         assert HEADS.get(name) is not None, name
+    from mmdet.models.builder import ROI_EXTRACTORS
+    assert ROI_EXTRACTORS.get('FastSingleRoIExtractor') is not None
     # HRNet and HRFPN are mmdet's own, not re-registered by mmhrkpt
     from mmdet.models.builder import BACKBONES, NECKS
     assert BACKBONES.get('HRNet').__module__.startswith('mmdet.')

@@ -19,6 +19,9 @@ def parse_args():
     parser.add_argument('--image-size', type=int, nargs=2, default=(256, 256),
                         metavar=('H', 'W'), help='image height and width')
     parser.add_argument('--max-persons', type=int, default=4, help='1 .. N people per image')
+    parser.add_argument('--min-keypoint-area', type=int, default=32**2,
+                        help='people with a smaller area (pixels) get a box but no keypoints, as '
+                        'in COCO (0: label everybody)')
     parser.add_argument('--img-ext', default='.jpg', choices=('.jpg', '.png'))
     parser.add_argument('--no-preview', action='store_true', help='do not write preview.png')
     return parser.parse_args()
@@ -28,13 +31,15 @@ def main():
     args = parse_args()
     out = generate_synthetic_coco(
         args.out, args.num_train, args.num_val, seed=args.seed,
-        image_size=tuple(args.image_size), max_persons=args.max_persons, img_ext=args.img_ext,
+        image_size=tuple(args.image_size), max_persons=args.max_persons,
+        min_keypoint_area=args.min_keypoint_area, img_ext=args.img_ext,
         preview=not args.no_preview)
     for split in ('train', 'val'):
         s = out[split]
         print(f"{split}: {s['num_images']} images, {s['num_persons']} persons, "
               f"{s['num_keypoints']} labelled keypoints ({s['num_visible']} visible, "
-              f"{s['num_occluded']} occluded), {s['num_unlabelled']} unlabelled")
+              f"{s['num_occluded']} occluded), {s['num_unlabelled']} unlabelled; "
+              f"{s['num_small']} small persons with a box only")
         print(f"  images:      {s['img_prefix']}")
         print(f"  annotations: {s['ann_file']}")
     if out['preview'] is not None:

@@ -30,6 +30,9 @@ Labels:
     shrink under occluders), clipped to the image, and grown to hold every labelled keypoint;
     area is the number of those pixels (the person's amodal mask inside the image), which
     COCOeval's OKS uses as the squared scale. No segmentation is written.
+    Small people (area < ``min_keypoint_area``, by default COCO's 32**2) keep their box but carry no
+    keypoints (num_keypoints=0, all (0, 0, 0)), as in COCO, whose annotators left the keypoints of
+    small people out; COCOeval then ignores them in keypoint AP (and still counts them in box AP).
 
 Each image has its own generator ``np.random.default_rng([seed, split, index])``, so a seed gives
 byte-identical files and image ``i`` of a split does not depend on how many images are made.
@@ -690,7 +693,8 @@ def _coco_keypoints(keypoints):
 
 def generate_synthetic_coco(out_dir, num_train, num_val, seed=0, image_size=(256, 256),
                             person_height=(0.18, 0.8), max_persons=4, max_occluders=3,
-                            img_ext='.jpg', preview=True, progress=True):
+                            min_keypoint_area=32**2, img_ext='.jpg', preview=True,
+                            progress=True):
     """Write a synthetic COCO-keypoints data set.
 
     Layout::
@@ -708,6 +712,8 @@ def generate_synthetic_coco(out_dir, num_train, num_val, seed=0, image_size=(256
         person_height (tuple[float]): standing height range, fraction of min(H, W).
         max_persons (int): each image shows 1 .. max_persons people.
         max_occluders (int): each image has 0 .. max_occluders occluders.
+        min_keypoint_area (int): people whose area is smaller keep their box but no keypoints
+            (COCO's convention for small people); 0 labels everybody.
         img_ext (str): '.jpg' (quality 95) or '.png'.
         preview (bool): also save a grid of train images with their ground truth drawn.
         progress (bool): show a progress bar.
@@ -744,6 +750,8 @@ def generate_synthetic_coco(out_dir, num_train, num_val, seed=0, image_size=(256
                 f.write(data.tobytes())
             images.append(dict(id=image_id, file_name=file_name, height=height, width=width))
             for person in people:
+                if person['area'] < min_keypoint_area:
+                    person = dict(person, keypoints=np.zeros_like(person['keypoints']))
                 annotations.append(dict(
                     id=len(annotations) + 1, image_id=image_id, category_id=1,
                     bbox=person['bbox'], area=person['area'], iscrowd=0,
@@ -763,7 +771,8 @@ def generate_synthetic_coco(out_dir, num_train, num_val, seed=0, image_size=(256
         out[split] = dict(ann_file=ann_file, img_prefix=img_prefix, num_images=len(images),
                           num_persons=len(annotations), num_keypoints=int((vis > 0).sum()),
                           num_visible=int((vis == 2).sum()), num_occluded=int((vis == 1).sum()),
-                          num_unlabelled=int((vis == 0).sum()))
+                          num_unlabelled=int((vis == 0).sum()),
+                          num_small=sum(a['area'] < min_keypoint_area for a in annotations))
     out['preview'] = None
     if preview and num_train > 0:
         out['preview'] = osp.join(out_dir, 'preview.png')

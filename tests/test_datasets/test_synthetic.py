@@ -128,6 +128,28 @@ def hue_side(bgr):
     return 'left' if dist[0] < dist[1] else 'right'
 
 
+def test_small_people_keep_a_box_but_no_keypoints(tmp_path):
+    """COCO's convention: people under min_keypoint_area (32**2 by default) have num_keypoints=0;
+    everybody else is labelled exactly as with min_keypoint_area=0."""
+    out = generate_synthetic_coco(str(tmp_path / 'a'), 12, 0, seed=5, progress=False,
+                                  preview=False)
+    everybody = generate_synthetic_coco(str(tmp_path / 'b'), 12, 0, seed=5, progress=False,
+                                        preview=False, min_keypoint_area=0)
+    anns = load(out['train']['ann_file'])['annotations']
+    all_anns = load(everybody['train']['ann_file'])['annotations']
+    assert len(anns) == len(all_anns)
+    small = [a['area'] < 32**2 for a in anns]
+    assert 0 < sum(small) < len(anns) and out['train']['num_small'] == sum(small)
+    assert everybody['train']['num_small'] == 0
+    for ann, full, is_small in zip(anns, all_anns, small):
+        assert ann['bbox'] == full['bbox'] and ann['area'] == full['area']
+        if is_small:
+            assert ann['num_keypoints'] == 0 and not any(ann['keypoints'])
+            assert full['num_keypoints'] > 0
+        else:
+            assert ann['keypoints'] == full['keypoints']
+
+
 def test_left_right_colours_differ(sample):
     """At visible elbows of people at least 60 px tall the image is warm on the left side and
     cool on the right one."""
@@ -161,5 +183,7 @@ def test_cli(tmp_path):
     assert (f"train: 3 images, {len(train['annotations'])} persons, {num_kpts} labelled keypoints"
             in proc.stdout)
     assert f"val: 2 images, {len(val['annotations'])} persons" in proc.stdout
+    num_small = sum(ann['area'] < 32**2 for ann in train['annotations'])
+    assert f'{num_small} small persons with a box only' in proc.stdout
     assert osp.join(out_dir, 'preview.png') in proc.stdout
     assert cv2.imread(osp.join(out_dir, 'images', 'val', '000000000002.jpg')).shape == (128, 160, 3)

@@ -39,7 +39,9 @@ data = dict(
         type=dataset_type,
         ann_file=data_root + 'annotations/person_keypoints_train2017.json',
         img_prefix=data_root + 'train2017/',
-        min_keypoints=1,
+        # Persons without labelled keypoints (COCO's small people, num_keypoints=0) still train
+        # the box branch, as in detectron2; the keypoint loss only sees RoIs with a labelled one.
+        min_keypoints=0,
         pipeline=train_pipeline),
     val=dict(
         type=dataset_type,
