@@ -32,7 +32,6 @@ model = dict(
             in_channels=channels,
             roi_feat_size=(16, 12),
             norm_cfg=dict(type='BN'),  # from scratch: normalised head convs learn much faster
-            loss_keypoint=dict(loss_weight=3000.0),
             num_convs=2,
             conv_out_channels=channels,
             deconv_out_channels=channels,
@@ -55,7 +54,9 @@ train_pipeline = [
     # image would show it on a person's right, so flipping turns the clearest left/right cue into a
     # coin toss (trained with flips, left/right swaps of the limbs were the largest error). For the
     # same reason test_cfg.rcnn.keypoint.flip_test stays False. Real data keeps mmdet's flip
-    # (configs/_base_/datasets/coco_keypoint.py).
+    # (configs/_base_/datasets/coco_keypoint.py). The step stays, with flip_ratio=0, because it
+    # writes the 'flip' / 'flip_direction' meta that Collect and the test-time code read.
+    dict(type='KeypointRandomFlip', flip_ratio=0.0),
     dict(type='Normalize', **img_norm_cfg),
     dict(type='Pad', size_divisor=32),
     dict(type='KeypointFormatBundle'),

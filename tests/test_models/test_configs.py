@@ -49,6 +49,33 @@ def test_config_builds(path):
             assert PIPELINES.get(step) is not None, (split, step)
 
 
+@pytest.fixture(scope='module')
+def tiny_synthetic(tmp_path_factory):
+    from mmhrkpt.datasets.synthetic import generate_synthetic_coco
+    return generate_synthetic_coco(str(tmp_path_factory.mktemp('syn')), 2, 1, seed=0,
+                                   progress=False, preview=False)
+
+
+@pytest.mark.parametrize('path', CONFIGS)
+def test_config_pipelines_run(path, tiny_synthetic):
+    """Every config's train and test pipelines produce what the model's forward reads."""
+    from mmdet.datasets import build_dataset
+    cfg = _load(path)
+    for split, mode in (('train', False), ('test', True)):
+        data_cfg = cfg.data[split].copy()
+        data_cfg.update(ann_file=tiny_synthetic['train']['ann_file'],
+                        img_prefix=tiny_synthetic['train']['img_prefix'])
+        sample = build_dataset(data_cfg, dict(test_mode=mode))[0]
+        if mode:
+            metas = sample['img_metas'][0].data
+            assert sample['img'][0].dim() == 3
+        else:
+            metas = sample['img_metas'].data
+            assert len(sample['gt_keypoints'].data) == len(sample['gt_bboxes'].data) > 0
+        for key in ('img_shape', 'scale_factor', 'flip', 'keypoint_flip_pairs'):
+            assert key in metas, (split, key)
+
+
 def test_codec_chosen_by_config_inheritance():
     codecs = {name: type(build_detector(_load(f'configs/krcnn_hrnet/{name}').model)
                          .roi_head.keypoint_head.codec).__name__

@@ -34,7 +34,8 @@ class HeatmapKeypointHead(BaseModule):
         deconv_out_channels (int): their width.
         codec (dict): config of the heatmap codec (``mmhrkpt.codecs.CODECS``); it fixes (H, W).
         loss_keypoint (dict): config of the loss (mmdet's registry; mmpose's losses through the
-            ``mmpose.`` scope). Called as ``loss(pred, target, target_weight[N, K, 1])``.
+            ``mmpose.`` scope). Called as ``loss(pred, target, target_weight[N, K, 1])``. The
+            default weight, 3000, was chosen by experiment (README, "The keypoint loss weight").
         conv_cfg, norm_cfg (dict): for the conv layers (mmcv ``ConvModule``).
         init_cfg (dict | list[dict]): weight init (default: kaiming convs, normal(0.001) output).
     """
@@ -49,7 +50,7 @@ class HeatmapKeypointHead(BaseModule):
                  deconv_out_channels=256,
                  codec=dict(type='MSRAHeatmap', heatmap_size=(64, 48), sigma=2.0),
                  loss_keypoint=dict(
-                     type='mmpose.JointsMSELoss', use_target_weight=True, loss_weight=1000.),
+                     type='mmpose.JointsMSELoss', use_target_weight=True, loss_weight=3000.),
                  conv_cfg=None,
                  norm_cfg=None,
                  init_cfg=None):
