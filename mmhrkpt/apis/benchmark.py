@@ -30,8 +30,8 @@ import numpy as np
 import torch
 
 from mmhrkpt.codecs import decode_heatmaps, encode_heatmaps, expand_rois
-from mmhrkpt.codecs.roi import rois_to_center_scale
 from mmhrkpt.utils import import_mmpose
+from mmhrkpt.utils.mmpose_reference import gaussian_peaks, mmpose_decoder, mmpose_encoder
 
 CODEC_METHODS = ('msra', 'dark', 'udp')
 # The codec benchmark's geometry: COCO's 17 keypoints on 64 x 48 (H, W) heatmaps, sigma 2, and the
@@ -40,8 +40,6 @@ NUM_KEYPOINTS = 17
 HEATMAP_SIZE = (64, 48)
 SIGMA = 2.0
 BLUR_KERNEL = 11
-# mmpose's input image is this many times its heatmap (any value gives the same heatmap frame).
-_MMPOSE_IMAGE_PER_HEATMAP = 4
 # Decode inputs: Gaussian peaks at least this many cells inside the map (where every method refines),
 # plus uniform noise of this amplitude.
 PEAK_MARGIN = 3.0
@@ -318,79 +316,9 @@ def codec_inputs(num_rois, seed=0):
                             replacement=True, generator=gen).float()
     keypoints = torch.cat([xy, vis.reshape(num_rois, NUM_KEYPOINTS, 1)], dim=2)
 
-    height, width = HEATMAP_SIZE
-    low = torch.tensor([PEAK_MARGIN, PEAK_MARGIN])
-    high = torch.tensor([width - 1 - PEAK_MARGIN, height - 1 - PEAK_MARGIN])
-    centres = low + torch.rand(num_rois, NUM_KEYPOINTS, 2, generator=gen) * (high - low)
-    amplitude = 0.3 + 0.7 * torch.rand(num_rois, NUM_KEYPOINTS, 1, 1, generator=gen)
-    xs = torch.arange(width, dtype=torch.float32)
-    ys = torch.arange(height, dtype=torch.float32)[:, None]
-    heatmaps = amplitude * torch.exp(-((xs - centres[..., 0, None, None])**2 +
-                                       (ys - centres[..., 1, None, None])**2) / (2 * SIGMA**2))
-    heatmaps = heatmaps + PEAK_NOISE * torch.rand(heatmaps.shape, generator=gen)
-    return dict(rois=rois, keypoints=keypoints, heatmaps=heatmaps.contiguous())
-
-
-def _mmpose_encoder(keypoints, rois, method):
-    """``fn() -> (targets [N, K, H, W], weights [N, K])``: TopDownGenerateTarget looped over RoIs.
-
-    The keypoints are put into mmpose's input-image frame beforehand (not timed), as the codec tests do
-    (tests/test_codecs/conftest.py): mmpose's heatmap coordinate then equals mmhrkpt's.
-    """
-    transforms = import_mmpose('datasets.pipelines.top_down_transform')
-    height, width = HEATMAP_SIZE
-    num_kpts = keypoints.shape[1]
-    heatmap_wh = np.array([width, height])
-    image_wh = heatmap_wh * _MMPOSE_IMAGE_PER_HEATMAP
-    if method == 'udp':
-        generator = transforms.TopDownGenerateTarget(sigma=SIGMA, encoding='UDP',
-                                                     target_type='GaussianHeatmap')
-        extent = image_wh - 1.0
-    else:
-        generator = transforms.TopDownGenerateTarget(sigma=SIGMA, encoding='MSRA',
-                                                     unbiased_encoding=method == 'dark')
-        extent = image_wh.astype(np.float64)
-    ann_info = dict(image_size=image_wh, heatmap_size=heatmap_wh, num_joints=num_kpts,
-                    joint_weights=np.ones((num_kpts, 1), dtype=np.float32),
-                    use_different_joint_weights=False)
-    kpts_np, rois_np = keypoints.double().numpy(), rois.double().numpy()
-    instances = []
-    for kpts, roi in zip(kpts_np, rois_np):
-        joints = np.zeros((num_kpts, 3), dtype=np.float32)
-        joints[:, :2] = (kpts[:, :2] - roi[:2]) * extent / (roi[2:] - roi[:2])
-        visible = np.zeros((num_kpts, 3), dtype=np.float32)
-        visible[:, :2] = np.minimum(1, kpts[:, 2:3])
-        instances.append((joints, visible))
-
-    def encode():
-        targets, weights = [], []
-        for joints, visible in instances:
-            out = generator(dict(joints_3d=joints, joints_3d_visible=visible, ann_info=ann_info))
-            targets.append(out['target'])
-            weights.append(out['target_weight'][:, 0])
-        return np.stack(targets), np.stack(weights)
-
-    return encode
-
-
-def _mmpose_decoder(heatmaps, rois, method):
-    """``fn() -> (keypoints [N, K, 2], scores [N, K])``: mmpose's keypoints_from_heatmaps."""
-    evaluation = import_mmpose('core.evaluation')
-    center, scale = (t.double().numpy() for t in rois_to_center_scale(rois))
-    maps = heatmaps.numpy()  # keypoints_from_heatmaps copies its input before editing it
-    if method == 'msra':
-        kwargs = dict(post_process='default')
-    elif method == 'dark':
-        kwargs = dict(post_process='unbiased', kernel=BLUR_KERNEL)
-    else:
-        kwargs = dict(post_process='default', use_udp=True, target_type='GaussianHeatmap',
-                      kernel=BLUR_KERNEL)
-
-    def decode():
-        keypoints, scores = evaluation.keypoints_from_heatmaps(maps, center, scale, **kwargs)
-        return keypoints, scores[..., 0]
-
-    return decode
+    heatmaps, _ = gaussian_peaks(gen, num_rois, NUM_KEYPOINTS, HEATMAP_SIZE, sigma=SIGMA,
+                                 margin=PEAK_MARGIN, noise=PEAK_NOISE)
+    return dict(rois=rois, keypoints=keypoints, heatmaps=heatmaps)
 
 
 def bench_codec(num_rois=(100, 1000), methods=CODEC_METHODS, device='cpu', repeat=5, seed=0):
@@ -423,7 +351,8 @@ def bench_codec(num_rois=(100, 1000), methods=CODEC_METHODS, device='cpu', repea
         for method in methods:
             ours = partial(encode_heatmaps, on_device['keypoints'], on_device['rois'], HEATMAP_SIZE,
                            SIGMA, method)
-            reference = _mmpose_encoder(inputs['keypoints'], inputs['rois'], method)
+            reference = mmpose_encoder(inputs['keypoints'], inputs['rois'], HEATMAP_SIZE, SIGMA,
+                                       method)
             ours_ms = time_calls(ours, repeat, device)
             ref_ms = time_calls(reference, repeat)
             alloc_ms = time_calls(lambda: torch.empty((num, NUM_KEYPOINTS, height, width),
@@ -438,7 +367,7 @@ def bench_codec(num_rois=(100, 1000), methods=CODEC_METHODS, device='cpu', repea
 
             ours = partial(decode_heatmaps, on_device['heatmaps'], on_device['rois'], method,
                            BLUR_KERNEL)
-            reference = _mmpose_decoder(inputs['heatmaps'], inputs['rois'], method)
+            reference = mmpose_decoder(inputs['heatmaps'], inputs['rois'], method, BLUR_KERNEL)
             ours_ms = time_calls(ours, repeat, device)
             ref_ms = time_calls(reference, repeat)
             keypoints, scores = (t.cpu().numpy() for t in ours())
@@ -447,8 +376,9 @@ def bench_codec(num_rois=(100, 1000), methods=CODEC_METHODS, device='cpu', repea
             if method == 'udp' and num > MMPOSE_UDP_MAX_ROIS:
                 extra['mmpose_single_call_max_disagreement'] = float(
                     np.abs(keypoints - ref_keypoints).max())
-                chunks = [_mmpose_decoder(inputs['heatmaps'][i:i + MMPOSE_UDP_MAX_ROIS],
-                                          inputs['rois'][i:i + MMPOSE_UDP_MAX_ROIS], method)()
+                chunks = [mmpose_decoder(inputs['heatmaps'][i:i + MMPOSE_UDP_MAX_ROIS],
+                                         inputs['rois'][i:i + MMPOSE_UDP_MAX_ROIS], method,
+                                         BLUR_KERNEL)()
                           for i in range(0, num, MMPOSE_UDP_MAX_ROIS)]
                 ref_keypoints = np.concatenate([c[0] for c in chunks])
                 ref_scores = np.concatenate([c[1] for c in chunks])

@@ -7,29 +7,12 @@ import torch
 from mmhrkpt.codecs import decode_heatmaps, encode_heatmaps
 from mmhrkpt.codecs.heatmap import gaussian_kernel_1d
 from mmhrkpt.codecs.roi import heatmap_to_image, image_to_heatmap
+from mmhrkpt.utils.mmpose_reference import gaussian_peaks
 
 METHODS = ('msra', 'dark', 'udp')
 NUM_KPTS = 17
 # Decoders are compared where mmpose's refinement moves the argmax less than this many cells.
 MAX_STEP = 3
-
-
-def gaussian_peaks(generator, num, num_kpts, heatmap_size, sigma=2.0, margin=0.0, noise=1e-3):
-    """Tensor[N, K, H, W] of single Gaussian peaks at random sub-cell positions, plus small noise.
-
-    Returns the maps and the peak positions (Tensor[N, K, 2], heatmap cells).
-    """
-    height, width = heatmap_size
-    low = torch.tensor([margin, margin])
-    high = torch.tensor([width - 1 - margin, height - 1 - margin])
-    centres = low + torch.rand(num, num_kpts, 2, generator=generator) * (high - low)
-    amplitude = 0.3 + 0.7 * torch.rand(num, num_kpts, 1, 1, generator=generator)
-    xs = torch.arange(width, dtype=torch.float32)
-    ys = torch.arange(height, dtype=torch.float32)[:, None]
-    maps = amplitude * torch.exp(-((xs - centres[..., 0, None, None])**2 +
-                                   (ys - centres[..., 1, None, None])**2) / (2 * sigma**2))
-    maps = maps + noise * torch.rand(maps.shape, generator=generator)
-    return maps, centres
 
 
 def argmax_in_image(heatmaps, rois, udp):

@@ -2,7 +2,6 @@
 
 Shape legend: N RoIs, C channels, (h, w) the RoI output size, L pyramid levels.
 """
-import torch
 import torch.nn as nn
 from mmcv.runner import force_fp32
 from mmdet.models.builder import ROI_EXTRACTORS
