@@ -35,6 +35,7 @@ model = dict(
             num_convs=2,
             conv_out_channels=channels,
             deconv_out_channels=channels,
+            deconv_to_heatmaps=False,  # the layout the README's demo figures were measured with
             codec=dict(_delete_=True, type='DarkHeatmap', heatmap_size=(64, 48), sigma=2.0,
                        kernel=11))),
     train_cfg=dict(

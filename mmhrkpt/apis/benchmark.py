@@ -83,7 +83,7 @@ TORCHVISION_DIFFERENCES = (
     'affine parameters. The HRNet configs have neither torchvision counterpart.',
     'keypoint head: torchvision 14x14 RoIAlign -> 8 convs x 512 -> deconv + bilinear x2 -> 56x56 '
     'one-hot maps, spatial cross-entropy; ours 32x24 RoIAlign on 3:4-expanded RoIs -> 4 convs x 256 -> '
-    'deconv -> 64x48 Gaussian heatmaps, MSE (codec target encoding included).',
+    'deconv to 17 maps at 64x48 (Gaussian heatmaps), MSE (codec target encoding included).',
     'keypoint RoIs in training: torchvision all positive proposals (<= 128 per image); ours at most '
     'train_cfg.rcnn.keypoint.max_rois_per_img (64) positives with a labelled keypoint per image.',
     'RPN proposals in training: torchvision 2000 pre-NMS per level, 2000 post-NMS per image; mmdet '

@@ -25,6 +25,25 @@ def test_heatmap_head_resizes_to_codec_size_when_upsampling_differs():
     assert head(torch.randn(2, 8, 8, 6)).shape == (2, 3, 16, 12)
 
 
+def test_heatmap_head_deconv_to_heatmaps():
+    """The last deconvolution makes the K heatmaps: no 1x1 conv, no C-channel map at 16x12, and
+    conv_logits (the deconvolution) gets the small normal init."""
+    head = _heatmap_head(num_deconvs=2, deconv_to_heatmaps=True, roi_feat_size=(4, 3))
+    head.init_weights()
+    assert isinstance(head.conv_logits, torch.nn.ConvTranspose2d)
+    assert head.conv_logits.out_channels == 3 and head.conv_logits.in_channels == 8
+    assert not any(isinstance(m, torch.nn.Conv2d) and m.kernel_size == (1, 1)
+                   for m in head.modules())
+    assert head.conv_logits.weight.std() < 0.01
+    seen = []
+    for m in head.deconvs:
+        m.register_forward_hook(lambda mod, inp, out: seen.append(tuple(out.shape)))
+    assert head(torch.randn(2, 8, 4, 3)).shape == (2, 3, 16, 12)
+    assert all(shape[2:] == (8, 6) for shape in seen)  # only the first deconvolution is C-wide
+    with pytest.raises(ValueError, match='num_deconvs >= 1'):
+        _heatmap_head(num_deconvs=0, deconv_to_heatmaps=True)
+
+
 @pytest.mark.parametrize('codec', ['MSRAHeatmap', 'DarkHeatmap', 'UDPHeatmap'])
 def test_heatmap_head_loss_zero_at_target_positive_elsewhere(codec):
     head = _heatmap_head(codec=codec)

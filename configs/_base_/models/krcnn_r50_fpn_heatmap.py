@@ -72,8 +72,11 @@ model = dict(
             roi_feat_size=(32, 24),
             num_convs=4,
             conv_out_channels=256,
+            # 4 convs x 256 at 32x24, then one deconvolution straight to the 17 heatmaps at 64x48
+            # (detectron2's ending; mmpose's is a 256-wide deconvolution and a 1x1 conv, which on
+            # CPU cost ~0.9 s more per 100 detections: docs/benchmarks.md).
             num_deconvs=1,
-            deconv_out_channels=256,
+            deconv_to_heatmaps=True,
             codec=dict(type='MSRAHeatmap', heatmap_size=heatmap_size, sigma=2.0),
             # mmpose's JointsMSELoss computed without its loop over keypoints (equal values and
             # gradients, tests/test_models/test_losses.py); type='mmpose.JointsMSELoss' is a

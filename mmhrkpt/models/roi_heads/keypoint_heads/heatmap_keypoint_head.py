@@ -19,6 +19,9 @@ class HeatmapKeypointHead(BaseModule):
 
     ``num_convs`` 3x3 convs at the RoI feature size, ``num_deconvs`` stride-2 deconvolutions, a 1x1
     conv to K heatmaps, and a bilinear resize only if the result is not yet the codec's heatmap size.
+    With ``deconv_to_heatmaps`` the last deconvolution itself outputs the K heatmaps and there is no
+    1x1 conv (detectron2's keypoint head ends this way): no C-channel map at the upsampled size is
+    ever made, which at 64x48 is most of the head's cost after the convs.
     How keypoints become targets and heatmaps become keypoints is the codec's business (built from
     ``codec``: ``MSRAHeatmap`` / ``DarkHeatmap`` / ``UDPHeatmap`` / ...), so switching MSRA, DARK
     and UDP is a config change.
@@ -32,6 +35,8 @@ class HeatmapKeypointHead(BaseModule):
         conv_out_channels (int): their width.
         num_deconvs (int): stride-2 4x4 transposed convs (each doubles h and w).
         deconv_out_channels (int): their width.
+        deconv_to_heatmaps (bool): the last deconvolution outputs the K heatmaps (no ReLU after it,
+            no 1x1 conv); it is then ``conv_logits``. Needs ``num_deconvs >= 1``.
         codec (dict): config of the heatmap codec (``mmhrkpt.codecs.CODECS``); it fixes (H, W).
         loss_keypoint (dict): config of the loss (mmdet's registry; mmpose's losses through the
             ``mmpose.`` scope). Called as ``loss(pred, target, target_weight[N, K, 1])``. The
@@ -48,6 +53,7 @@ class HeatmapKeypointHead(BaseModule):
                  conv_out_channels=256,
                  num_deconvs=1,
                  deconv_out_channels=256,
+                 deconv_to_heatmaps=False,
                  codec=dict(type='MSRAHeatmap', heatmap_size=(64, 48), sigma=2.0),
                  loss_keypoint=dict(
                      type='mmpose.JointsMSELoss', use_target_weight=True, loss_weight=3000.),
@@ -75,8 +81,10 @@ class HeatmapKeypointHead(BaseModule):
                                     conv_cfg=conv_cfg, norm_cfg=norm_cfg))
             channels = conv_out_channels
         self.convs = nn.Sequential(*convs)
+        if deconv_to_heatmaps and num_deconvs < 1:
+            raise ValueError('deconv_to_heatmaps needs num_deconvs >= 1')
         deconvs = []
-        for _ in range(num_deconvs):
+        for _ in range(num_deconvs - int(deconv_to_heatmaps)):
             deconvs += [
                 build_upsample_layer(dict(type='deconv'), channels, deconv_out_channels,
                                      kernel_size=4, stride=2, padding=1),
@@ -84,7 +92,11 @@ class HeatmapKeypointHead(BaseModule):
             ]
             channels = deconv_out_channels
         self.deconvs = nn.Sequential(*deconvs)
-        self.conv_logits = nn.Conv2d(channels, num_keypoints, 1)
+        if deconv_to_heatmaps:
+            self.conv_logits = build_upsample_layer(dict(type='deconv'), channels, num_keypoints,
+                                                    kernel_size=4, stride=2, padding=1)
+        else:
+            self.conv_logits = nn.Conv2d(channels, num_keypoints, 1)
         scale = 2**num_deconvs
         self.upsampled_size = (self.roi_feat_size[0] * scale, self.roi_feat_size[1] * scale)
 
@@ -146,7 +158,7 @@ class OneHotKeypointHead(HeatmapKeypointHead):
     Each keypoint is one cell of a 56x56 map; the loss is a softmax cross-entropy over the H*W cells
     of each labelled keypoint, averaged over the labelled keypoints of the batch. Defaults follow
     detectron2's ``KRCNNConvDeconvUpsampleHead``: 14x14 RoI features, eight 512-wide 3x3 convs, a
-    stride-2 deconv to 28x28 and a bilinear x2 to 56x56. RoIs keep the box's shape (the one-hot codec
+    stride-2 deconv straight to the K maps at 28x28 and a bilinear x2 to 56x56. RoIs keep the box's shape (the one-hot codec
     has no aspect ratio).
     """
 
@@ -158,13 +170,15 @@ class OneHotKeypointHead(HeatmapKeypointHead):
                  conv_out_channels=512,
                  num_deconvs=1,
                  deconv_out_channels=512,
+                 deconv_to_heatmaps=True,
                  codec=dict(type='OneHotHeatmap', heatmap_size=(56, 56)),
                  loss_keypoint=dict(type='CrossEntropyLoss', loss_weight=1.0),
                  **kwargs):
         super().__init__(num_keypoints=num_keypoints, in_channels=in_channels,
                          roi_feat_size=roi_feat_size, num_convs=num_convs,
                          conv_out_channels=conv_out_channels, num_deconvs=num_deconvs,
-                         deconv_out_channels=deconv_out_channels, codec=codec,
+                         deconv_out_channels=deconv_out_channels,
+                         deconv_to_heatmaps=deconv_to_heatmaps, codec=codec,
                          loss_keypoint=loss_keypoint, **kwargs)
 
     def loss(self, pred, targets, weights):
