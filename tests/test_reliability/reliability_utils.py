@@ -66,10 +66,11 @@ def write_config(path, max_epochs=2, extra=''):
 
 
 def make_data(root, num_train=4, num_val=2, seed=3):
-    """Generated people in ``root`` (jpg, 96x96); returns the ``--cfg-options`` pointing at them."""
+    """Generated people in ``root`` (jpg, 96x96, every person labelled: at this size most are under
+    COCO's 32x32 small-person area); returns the ``--cfg-options`` pointing at them."""
     out = generate_synthetic_coco(root, num_train=num_train, num_val=num_val, seed=seed,
-                                  image_size=IMAGE_SIZE, max_persons=2, preview=False,
-                                  progress=False)
+                                  image_size=IMAGE_SIZE, max_persons=2, min_keypoint_area=0,
+                                  preview=False, progress=False)
     return out, data_options(out['train']['ann_file'], out['train']['img_prefix'],
                              out['val']['ann_file'], out['val']['img_prefix'])
 

@@ -101,7 +101,7 @@ def test_infer_forces_detections(tiny_config, tmp_path):
 def test_profile_parts_add_up_and_time_data_loading(tiny_config, tmp_path):
     data = tmp_path / 'data'
     generate_synthetic_coco(data, num_train=2, num_val=1, seed=0, image_size=(96, 96),
-                            preview=False, progress=False)
+                            min_keypoint_area=0, preview=False, progress=False)
     payload, stdout = run_benchmark(
         ['profile', tiny_config, '--img-size', '128', '--iters', '1', '--warmup', '0', '--device',
          'cpu', '--data-root', str(data)],

@@ -31,8 +31,9 @@ custom_hooks = [
 @pytest.fixture(scope='module')
 def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp('e2e')
+    # tiny images: label every person (by default people under 32x32 of area get no keypoints)
     generate_synthetic_coco(root / 'data', num_train=4, num_val=2, seed=3, image_size=(128, 128),
-                            preview=False, progress=False)
+                            min_keypoint_area=0, preview=False, progress=False)
     config = root / 'tiny_config.py'
     config.write_text(TINY_CONFIG.format(base=ROOT / 'tests' / 'data' / 'tiny_krcnn.py'))
     data = root / 'data'
