@@ -73,16 +73,17 @@ model = dict(
             num_convs=4,
             conv_out_channels=256,
             # 4 convs x 256 at 32x24, then one deconvolution straight to the 17 heatmaps at 64x48
-            # (detectron2's ending; mmpose's is a 256-wide deconvolution and a 1x1 conv, which on
-            # CPU cost ~0.9 s more per 100 detections: docs/benchmarks.md).
+            # (detectron2's ending; mmpose's is a 256-wide deconvolution and a 1x1 conv: with it
+            # CPU inference of a 512-px image with 100 detections took 4.71 s instead of 3.36 s,
+            # docs/benchmarks.md).
             num_deconvs=1,
             deconv_to_heatmaps=True,
             codec=dict(type='MSRAHeatmap', heatmap_size=heatmap_size, sigma=2.0),
             # mmpose's JointsMSELoss computed without its loop over keypoints (equal values and
             # gradients, tests/test_models/test_losses.py); type='mmpose.JointsMSELoss' is a
             # drop-in replacement. loss_weight 3000: the MSE of Gaussian heatmaps is ~1e-3, and
-            # x3000 beat x1000 on keypoint AP in our measurement (README, "The keypoint loss
-            # weight"), as it did among x1000..x10000 in an earlier maskrcnn-benchmark port.
+            # x3000 beat x1000 and x10000 on keypoint AP in our measurement (README, "Two
+            # choices made by measurement"), as it did among x1000..x10000 in an earlier maskrcnn-benchmark port.
             loss_keypoint=dict(type='HeatmapMSELoss', use_target_weight=True, loss_weight=3000.0))),
     train_cfg=dict(
         rpn=dict(

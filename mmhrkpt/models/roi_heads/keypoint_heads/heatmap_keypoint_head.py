@@ -3,7 +3,6 @@
 Shape legend: N RoIs, K keypoints, C channels, (h, w) the RoI feature size, (H, W) the heatmap size.
 Heatmap sizes are (H, W) throughout, never mmpose's [W, H].
 """
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule, build_upsample_layer
@@ -40,7 +39,8 @@ class HeatmapKeypointHead(BaseModule):
         codec (dict): config of the heatmap codec (``mmhrkpt.codecs.CODECS``); it fixes (H, W).
         loss_keypoint (dict): config of the loss (mmdet's registry; mmpose's losses through the
             ``mmpose.`` scope). Called as ``loss(pred, target, target_weight[N, K, 1])``. The
-            default weight, 3000, was chosen by experiment (README, "The keypoint loss weight").
+            default weight, 3000, was chosen by experiment (README, "Two choices made by
+            measurement").
         conv_cfg, norm_cfg (dict): for the conv layers (mmcv ``ConvModule``).
         init_cfg (dict | list[dict]): weight init (default: kaiming convs, normal(0.001) output).
     """
@@ -158,8 +158,9 @@ class OneHotKeypointHead(HeatmapKeypointHead):
     Each keypoint is one cell of a 56x56 map; the loss is a softmax cross-entropy over the H*W cells
     of each labelled keypoint, averaged over the labelled keypoints of the batch. Defaults follow
     detectron2's ``KRCNNConvDeconvUpsampleHead``: 14x14 RoI features, eight 512-wide 3x3 convs, a
-    stride-2 deconv straight to the K maps at 28x28 and a bilinear x2 to 56x56. RoIs keep the box's shape (the one-hot codec
-    has no aspect ratio).
+    stride-2 deconv straight to the K maps at 28x28 and a bilinear x2 to 56x56
+    (``deconv_out_channels`` only matters with ``num_deconvs > 1``). RoIs keep the box's shape (the
+    one-hot codec has no aspect ratio).
     """
 
     def __init__(self,
