@@ -1,3 +1,4 @@
 from .fast_roi_extractor import FastSingleRoIExtractor, TVRoIAlign
+from .sparse_roi_align import SparseRoIAlign
 
-__all__ = ['FastSingleRoIExtractor', 'TVRoIAlign']
+__all__ = ['FastSingleRoIExtractor', 'TVRoIAlign', 'SparseRoIAlign']

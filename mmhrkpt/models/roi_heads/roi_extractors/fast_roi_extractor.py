@@ -9,6 +9,8 @@ from mmdet.models.roi_heads.roi_extractors import SingleRoIExtractor
 from torch.nn.modules.utils import _pair
 from torchvision.ops import roi_align
 
+from .sparse_roi_align import SparseRoIAlign
+
 
 class TVRoIAlign(nn.Module):
     """``mmcv.ops.RoIAlign``'s interface (average pooling only) on ``torchvision.ops.roi_align``.
@@ -49,7 +51,7 @@ class TVRoIAlign(nn.Module):
 
 
 # RoI layers this module adds to the ones mmdet looks up in ``mmcv.ops``.
-ROI_LAYERS = {'TVRoIAlign': TVRoIAlign}
+ROI_LAYERS = {'TVRoIAlign': TVRoIAlign, 'SparseRoIAlign': SparseRoIAlign}
 
 
 @ROI_EXTRACTORS.register_module()
@@ -58,8 +60,9 @@ class FastSingleRoIExtractor(SingleRoIExtractor):
 
     Two changes, both about CPU time and memory, none about the result:
 
-    1. ``roi_layer`` may also be ``type='TVRoIAlign'`` (torchvision's kernel, see ``TVRoIAlign``);
-       mmdet's ``build_roi_layers`` only looks in ``mmcv.ops``.
+    1. ``roi_layer`` may also be ``type='TVRoIAlign'`` (torchvision's kernel, see ``TVRoIAlign``) or
+       ``type='SparseRoIAlign'`` (sparse matrix products, see ``SparseRoIAlign``); mmdet's
+       ``build_roi_layers`` only looks in ``mmcv.ops``.
     2. mmdet adds ``0 * sum(params) + 0 * feats[i].sum()`` to the whole output for every level that
        gets no RoI (a guard against DDP waiting for unused parameters), a full copy of
        Tensor[N, C, h, w] per empty level (at inference up to three 78 MB copies per image for 100
