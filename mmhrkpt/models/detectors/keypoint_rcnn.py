@@ -1,4 +1,5 @@
 """Keypoint R-CNN: mmdet's two-stage detector with a keypoint RoI head."""
+import torch
 from mmdet.models.builder import DETECTORS
 from mmdet.models.detectors import TwoStageDetector
 
@@ -17,7 +18,50 @@ class KeypointRCNN(TwoStageDetector):
     keypoint branch also runs on the horizontally flipped image, its heatmaps are flipped back with the
     dataset's flip pairs (UDP-aware, by the codec) and averaged. ``simple_test`` flips the batch tensor
     itself; ``aug_test`` takes the flipped copy that mmdet's ``MultiScaleFlipAug(flip=True)`` made.
+
+    Args:
+        channels_last (bool): keep convolution weights and the input batch in
+            ``torch.channels_last`` memory layout (NHWC strides; shapes are unchanged). On x86
+            CPUs oneDNN's convolutions are faster in that layout (``tools/benchmark.py profile``,
+            docs/benchmarks.md); results equal the default layout's up to float rounding.
+        Other arguments: mmdet's ``TwoStageDetector``.
     """
+
+    def __init__(self, *args, channels_last=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.channels_last = channels_last
+        if channels_last:
+            self._check_roi_layers()
+        self._to_channels_last()
+
+    def _check_roi_layers(self):
+        from mmcv.ops import RoIAlign, RoIPool
+        unsafe = [name for name, m in self.named_modules() if isinstance(m, (RoIAlign, RoIPool))]
+        if unsafe:
+            # measured: mmcv 1.7.2's CPU RoIAlign reads a channels_last map as if it were NCHW
+            # (outputs off by up to 2.4 on unit-variance features)
+            raise ValueError(
+                'channels_last=True needs RoI layers that accept channels_last features: '
+                "roi_layer=dict(type='SparseRoIAlign' or 'TVRoIAlign', ...) in a "
+                "FastSingleRoIExtractor; mmcv's RoIAlign/RoIPool index the map as contiguous NCHW "
+                f'and would give wrong features ({", ".join(unsafe[:4])})')
+
+    def _to_channels_last(self):
+        if self.channels_last:
+            # Module.to(memory_format=...) converts 4-d parameters and buffers only (conv weights).
+            self.to(memory_format=torch.channels_last)
+
+    def init_weights(self):
+        """mmcv's initialisation, then the memory layout again (an initialiser may replace data)."""
+        super().init_weights()
+        self._to_channels_last()
+
+    def extract_feat(self, img):
+        """Backbone and neck features of ``img`` (Tensor[B, 3, H, W]) as mmdet's, in the model's
+        memory layout."""
+        if self.channels_last:
+            img = img.contiguous(memory_format=torch.channels_last)
+        return super().extract_feat(img)
 
     @property
     def flip_test(self):
