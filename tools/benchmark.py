@@ -1,6 +1,7 @@
 """Benchmarks: codecs vs mmpose, training throughput, inference latency, per-part profile.
 
     python tools/benchmark.py codec [--num-rois 100 1000] [--device cpu|cuda] [--repeat 5]
+    python tools/benchmark.py roi-align [--num-rois 128 512] [--channels-last]
     python tools/benchmark.py train CONFIG [--img-size 512] [--batch 2] [--iters 10] [--warmup 3]
                                            [--fp16] [--vs-torchvision]
     python tools/benchmark.py infer CONFIG [--img-size 512] [--iters 20] [--vs-torchvision]
@@ -58,6 +59,19 @@ def parse_args(argv=None):
                    default=list(benchmark.CODEC_METHODS))
     p.add_argument('--repeat', type=int, default=5, help='timed calls per figure (median)')
 
+    p = sub.add_parser('roi-align', help="RoIAlign layers (mmcv's, TVRoIAlign, SparseRoIAlign): "
+                       'forward / backward time and agreement')
+    _common(p, model=False)
+    p.add_argument('--num-rois', type=int, nargs='+', default=[128, 512], help='N values')
+    p.add_argument('--layers', nargs='+', choices=benchmark.ROI_ALIGN_LAYERS,
+                   default=list(benchmark.ROI_ALIGN_LAYERS))
+    p.add_argument('--sampling-ratios', type=int, nargs='+', default=[2, 0],
+                   help='0: adaptive (mmdet\'s box default)')
+    p.add_argument('--channels', type=int, default=64)
+    p.add_argument('--feat-size', type=int, default=64, help='feature map side (stride 4)')
+    p.add_argument('--channels-last', action='store_true', help='features in channels_last layout')
+    p.add_argument('--repeat', type=int, default=5, help='timed calls per figure (median)')
+
     p = sub.add_parser('train', help='steady-state training throughput and peak memory')
     _common(p)
     p.add_argument('--batch', type=int, default=2, help='images per iteration')
@@ -95,6 +109,12 @@ def main(argv=None):
         results = benchmark.bench_codec(args.num_rois, args.methods, args.device, args.repeat,
                                         args.seed)
         print(benchmark.format_codec(results))
+    elif args.command == 'roi-align':
+        results = benchmark.bench_roi_align(
+            args.num_rois, layers=args.layers, sampling_ratios=args.sampling_ratios,
+            channels=args.channels, feat_size=args.feat_size, device=args.device,
+            repeat=args.repeat, seed=args.seed, channels_last=args.channels_last)
+        print(benchmark.format_roi_align(results))
     elif args.command == 'train':
         results = benchmark.bench_train(
             args.config, args.img_size, args.batch, args.iters, args.warmup, args.device,

@@ -62,6 +62,21 @@ def test_codec_matches_mmpose_and_reports_speedups(tmp_path):
     assert 'speed-up' in stdout and 'mmpose ms' in stdout
 
 
+def test_roi_align_layers_agree_and_are_timed(tmp_path):
+    payload, stdout = run_benchmark(
+        ['roi-align', '--num-rois', '6', '--repeat', '1', '--channels', '4', '--feat-size', '16',
+         '--channels-last', '--device', 'cpu'], tmp_path / 'roi_align.json')
+    rows = payload['results']
+    assert {r['layer'] for r in rows} == {'RoIAlign', 'TVRoIAlign', 'SparseRoIAlign'}
+    assert {(tuple(r['output_size']), r['sampling_ratio']) for r in rows} == {
+        ((16, 12), 2), ((16, 12), 0), ((7, 7), 2), ((7, 7), 0)}
+    for row in rows:
+        assert row['num_rois'] == 6 and row['reference'] == 'RoIAlign'
+        assert positive(row['forward_ms']) and positive(row['forward_backward_ms'])
+        assert row['max_output_diff'] < 1e-5 and row['max_grad_diff'] < 1e-5, row
+    assert 'fwd+bwd ms' in stdout
+
+
 def test_train_reports_throughput_and_memory(tiny_config, tmp_path):
     payload, stdout = run_benchmark(
         ['train', tiny_config, '--img-size', '128', '--batch', '2', '--iters', '2', '--warmup', '0',
