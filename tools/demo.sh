@@ -6,7 +6,7 @@ set -euo pipefail
 CONFIG=${1:-configs/synthetic/krcnn_hrnet_w18_synthetic.py}
 DATA=${2:-data/synthetic}
 WORK=${3:-work_dirs/demo}
-NUM_TRAIN=${NUM_TRAIN:-1100}
+NUM_TRAIN=${NUM_TRAIN:-1200}
 NUM_VAL=${NUM_VAL:-100}
 SEED=${SEED:-0}
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
