@@ -6,6 +6,7 @@ from mmcv.ops import RoIAlign
 from mmhrkpt.models.roi_heads.roi_extractors import TVRoIAlign
 from roi_utils import STRIDES, build, feats_for, random_rois
 
+
 @pytest.mark.parametrize('aligned', [True, False])
 @pytest.mark.parametrize('sampling_ratio', [0, 2])
 @pytest.mark.parametrize('output_size', [7, (32, 24)])

@@ -5,7 +5,7 @@ from mmcv.ops import RoIAlign
 from torchvision.ops import roi_align
 
 from mmhrkpt.models.roi_heads.roi_extractors import SparseRoIAlign
-from mmhrkpt.models.roi_heads.roi_extractors.sparse_roi_align import roi_align_entries
+from mmhrkpt.models.roi_heads.roi_extractors.roi_align import roi_align_entries
 
 from roi_utils import build, feats_for, random_rois
 

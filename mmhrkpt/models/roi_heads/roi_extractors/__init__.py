@@ -1,4 +1,4 @@
-from .fast_roi_extractor import FastSingleRoIExtractor, TVRoIAlign
-from .sparse_roi_align import SparseRoIAlign
+from .fast_roi_extractor import FastSingleRoIExtractor
+from .roi_align import SparseRoIAlign, TVRoIAlign
 
 __all__ = ['FastSingleRoIExtractor', 'TVRoIAlign', 'SparseRoIAlign']

@@ -6,49 +6,8 @@ import torch.nn as nn
 from mmcv.runner import force_fp32
 from mmdet.models.builder import ROI_EXTRACTORS
 from mmdet.models.roi_heads.roi_extractors import SingleRoIExtractor
-from torch.nn.modules.utils import _pair
-from torchvision.ops import roi_align
 
-from .sparse_roi_align import SparseRoIAlign
-
-
-class TVRoIAlign(nn.Module):
-    """``mmcv.ops.RoIAlign``'s interface (average pooling only) on ``torchvision.ops.roi_align``.
-
-    Same arguments and the same output as mmcv's layer (the tests compare them); on CPU torchvision's
-    kernel takes about half the time of mmcv 1.7's (docs/benchmarks.md). torchvision ships CUDA
-    kernels too, so the layer works on either device.
-
-    Args:
-        output_size (int | tuple[int]): (h, w) of the output.
-        spatial_scale (float): image coordinates -> feature-map coordinates (1 / stride).
-        sampling_ratio (int): samples per bin along each axis; 0: adaptive, ceil(RoI size / bins)
-            (mmcv's 0 and torchvision's -1 mean the same).
-        pool_mode (str): only 'avg' (torchvision has no max mode).
-        aligned (bool): continuous coordinates (pixel centres at +0.5), as mmdet's configs use.
-    """
-
-    def __init__(self, output_size, spatial_scale=1.0, sampling_ratio=0, pool_mode='avg',
-                 aligned=True):
-        super().__init__()
-        if pool_mode != 'avg':
-            raise ValueError(f"TVRoIAlign supports pool_mode='avg' only, got {pool_mode!r}")
-        self.output_size = _pair(output_size)
-        self.spatial_scale = float(spatial_scale)
-        self.sampling_ratio = int(sampling_ratio)
-        self.aligned = bool(aligned)
-
-    def forward(self, feats, rois):
-        """Tensor[B, C, H, W] features, Tensor[N, 5] rois (batch index, x1, y1, x2, y2) ->
-        Tensor[N, C, h, w]."""
-        return roi_align(feats, rois.to(feats.dtype), self.output_size, self.spatial_scale,
-                         self.sampling_ratio, self.aligned)
-
-    def __repr__(self):
-        return (f'{self.__class__.__name__}(output_size={self.output_size}, '
-                f'spatial_scale={self.spatial_scale}, sampling_ratio={self.sampling_ratio}, '
-                f'aligned={self.aligned})')
-
+from .roi_align import SparseRoIAlign, TVRoIAlign
 
 # RoI layers this module adds to the ones mmdet looks up in ``mmcv.ops``.
 ROI_LAYERS = {'TVRoIAlign': TVRoIAlign, 'SparseRoIAlign': SparseRoIAlign}

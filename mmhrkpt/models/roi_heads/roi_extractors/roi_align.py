@@ -1,4 +1,7 @@
-"""RoIAlign as a sparse matrix product: mmcv's / torchvision's result, a faster CPU backward.
+"""RoIAlign layers with mmcv's interface: torchvision's kernel, and sparse matrix products.
+
+``TVRoIAlign`` runs ``torchvision.ops.roi_align``. ``SparseRoIAlign`` computes the same result as
+a sparse matrix product, with a faster CPU backward (below).
 
 Shape legend: B images, C channels, (H, W) the feature map, N RoIs, (h, w) the output size,
 P = N * h * w output bins, Q = B * H * W feature-map pixels.
@@ -8,8 +11,8 @@ pixels, the weights being the bilinear weights of its sampling points divided by
 ``out = A @ F`` with ``F`` the features as Tensor[Q, C] (pixel-major, which is free for a
 ``channels_last`` map) and ``A`` a sparse Tensor[P, Q], and the gradient is ``A^T @ grad_out``.
 Both products run in MKL's sparse kernels; torchvision's CPU backward is a single-threaded loop that
-scatters every sample point (``tools/benchmark.py profile`` of the synthetic demo: 27 % of a training
-iteration, docs/benchmarks.md).
+scatters every sample point (``tools/benchmark.py profile`` of the synthetic demo: 27 % of a
+training iteration, docs/benchmarks.md).
 
 The weights follow mmcv's ``roi_align_forward_cpu`` / torchvision's ``roi_align`` exactly (the tests
 compare outputs and gradients with both):
@@ -157,7 +160,46 @@ class _SparseRoIAlignFunction(torch.autograd.Function):
         return grad, None, None, None, None, None
 
 
-class SparseRoIAlign(nn.Module):
+class TVRoIAlign(nn.Module):
+    """``mmcv.ops.RoIAlign``'s interface (average pooling only) on ``torchvision.ops.roi_align``.
+
+    Same arguments and the same output as mmcv's layer (the tests compare them); on CPU
+    torchvision's kernel takes about half the time of mmcv 1.7's (docs/benchmarks.md). torchvision ships CUDA
+    kernels too, so the layer works on either device.
+
+    Args:
+        output_size (int | tuple[int]): (h, w) of the output.
+        spatial_scale (float): image coordinates -> feature-map coordinates (1 / stride).
+        sampling_ratio (int): samples per bin along each axis; 0: adaptive, ceil(RoI size / bins)
+            (mmcv's 0 and torchvision's -1 mean the same).
+        pool_mode (str): only 'avg' (torchvision has no max mode).
+        aligned (bool): continuous coordinates (pixel centres at +0.5), as mmdet's configs use.
+    """
+
+    def __init__(self, output_size, spatial_scale=1.0, sampling_ratio=0, pool_mode='avg',
+                 aligned=True):
+        super().__init__()
+        if pool_mode != 'avg':
+            raise ValueError(
+                f"{type(self).__name__} supports pool_mode='avg' only, got {pool_mode!r}")
+        self.output_size = _pair(output_size)
+        self.spatial_scale = float(spatial_scale)
+        self.sampling_ratio = int(sampling_ratio)
+        self.aligned = bool(aligned)
+
+    def forward(self, feats, rois):
+        """Tensor[B, C, H, W] features, Tensor[N, 5] rois (batch index, x1, y1, x2, y2) ->
+        Tensor[N, C, h, w]."""
+        return roi_align(feats, rois.to(feats.dtype), self.output_size, self.spatial_scale,
+                         self.sampling_ratio, self.aligned)
+
+    def __repr__(self):
+        return (f'{self.__class__.__name__}(output_size={self.output_size}, '
+                f'spatial_scale={self.spatial_scale}, sampling_ratio={self.sampling_ratio}, '
+                f'aligned={self.aligned})')
+
+
+class SparseRoIAlign(TVRoIAlign):
     """``mmcv.ops.RoIAlign``'s interface and result (average pooling), as sparse matrix products.
 
     On CPU, forward and backward are two sparse-dense products (see the module docstring); on
@@ -174,15 +216,9 @@ class SparseRoIAlign(nn.Module):
 
     def __init__(self, output_size, spatial_scale=1.0, sampling_ratio=0, pool_mode='avg',
                  aligned=True):
-        super().__init__()
-        if pool_mode != 'avg':
-            raise ValueError(f"SparseRoIAlign supports pool_mode='avg' only, got {pool_mode!r}")
-        if sampling_ratio < 0:
+        super().__init__(output_size, spatial_scale, sampling_ratio, pool_mode, aligned)
+        if self.sampling_ratio < 0:
             raise ValueError(f'sampling_ratio must be >= 0 (0: adaptive), got {sampling_ratio}')
-        self.output_size = _pair(output_size)
-        self.spatial_scale = float(spatial_scale)
-        self.sampling_ratio = int(sampling_ratio)
-        self.aligned = bool(aligned)
 
     def forward(self, feats, rois):
         """Tensor[B, C, H, W] features, Tensor[N, 5] rois (batch index, x1, y1, x2, y2) ->
@@ -195,8 +231,3 @@ class SparseRoIAlign(nn.Module):
             return feats.new_zeros(0, feats.size(1), *self.output_size)
         return _SparseRoIAlignFunction.apply(feats, rois, self.output_size, self.spatial_scale,
                                              self.sampling_ratio, self.aligned)
-
-    def __repr__(self):
-        return (f'{self.__class__.__name__}(output_size={self.output_size}, '
-                f'spatial_scale={self.spatial_scale}, sampling_ratio={self.sampling_ratio}, '
-                f'aligned={self.aligned})')
