@@ -82,6 +82,28 @@ def test_entries_skip_zero_weights():
     assert cols.max() < 64 * 64
 
 
+def test_sparse_roi_align_hands_huge_matrices_to_torchvision(monkeypatch):
+    """Adaptive sampling of large RoIs on a fine map would need a very large matrix: above
+    MAX_SPARSE_ENTRIES the layer uses torchvision's kernel instead (same result)."""
+    from mmhrkpt.models.roi_heads.roi_extractors import roi_align as module
+    feat = feats_for(strides=[4])[0].requires_grad_()
+    rois = random_rois(10)
+    layer = SparseRoIAlign((14, 14), 0.25, 0)
+    entries = layer._num_candidate_entries(rois)
+    # 10 RoIs, 196 bins, 4 candidates per point pair, at least 1 point per axis
+    assert entries >= 10 * 196 * 4
+    calls = []
+    monkeypatch.setattr(module, 'roi_align', lambda *a: calls.append(1) or roi_align(*a))
+    expected = RoIAlign((14, 14), 0.25, 0, aligned=True)(feat, rois)
+    out = layer(feat, rois)  # below the limit: sparse products
+    assert not calls
+    monkeypatch.setattr(module, 'MAX_SPARSE_ENTRIES', entries - 1)
+    fallback = layer(feat, rois)
+    assert calls
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(fallback, expected, rtol=1e-5, atol=1e-5)
+
+
 def test_sparse_roi_align_rejects_bad_arguments():
     with pytest.raises(ValueError, match="pool_mode='avg'"):
         SparseRoIAlign(7, 0.25, pool_mode='max')

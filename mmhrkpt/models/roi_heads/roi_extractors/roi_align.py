@@ -28,6 +28,7 @@ compare outputs and gradients with both):
 The weights are separable (a point's weight is its y weight times its x weight, and the count is
 gh * gw), so they are built per axis and combined by broadcasting: no loop over RoIs or bins.
 """
+import math
 import warnings
 
 import torch
@@ -164,8 +165,8 @@ class TVRoIAlign(nn.Module):
     """``mmcv.ops.RoIAlign``'s interface (average pooling only) on ``torchvision.ops.roi_align``.
 
     Same arguments and the same output as mmcv's layer (the tests compare them); on CPU
-    torchvision's kernel takes about half the time of mmcv 1.7's (docs/benchmarks.md). torchvision ships CUDA
-    kernels too, so the layer works on either device.
+    torchvision's kernel takes about half the time of mmcv 1.7's (docs/benchmarks.md).
+    torchvision ships CUDA kernels too, so the layer works on either device.
 
     Args:
         output_size (int | tuple[int]): (h, w) of the output.
@@ -199,12 +200,20 @@ class TVRoIAlign(nn.Module):
                 f'aligned={self.aligned})')
 
 
+# Above this many candidate matrix entries (N * h * w * 2gh * 2gw, before zeros are dropped: about
+# 20 bytes each while the matrix is built) SparseRoIAlign hands the call to torchvision's kernel,
+# which needs no memory per sampling point. Only adaptive sampling of very large RoIs on a fine map
+# gets there (100 RoIs of 1333 px at stride 4 pooled to 14x14: 45 M).
+MAX_SPARSE_ENTRIES = 2**24
+
+
 class SparseRoIAlign(TVRoIAlign):
     """``mmcv.ops.RoIAlign``'s interface and result (average pooling), as sparse matrix products.
 
     On CPU, forward and backward are two sparse-dense products (see the module docstring); on
-    other devices, or for dtypes other than float32/float64, torchvision's kernel runs (the same
-    result). Gradients reach the features, not the RoIs (as mmcv's and torchvision's).
+    other devices, for dtypes other than float32/float64, or when the matrix would have more than
+    ``MAX_SPARSE_ENTRIES`` candidate entries, torchvision's kernel runs (the same result). Gradients
+    reach the features, not the RoIs (as mmcv's and torchvision's).
 
     Args:
         output_size (int | tuple[int]): (h, w) of the output.
@@ -224,10 +233,22 @@ class SparseRoIAlign(TVRoIAlign):
         """Tensor[B, C, H, W] features, Tensor[N, 5] rois (batch index, x1, y1, x2, y2) ->
         Tensor[N, C, h, w] (pixel-major strides on CPU, like a ``channels_last`` tensor)."""
         rois = rois.to(feats.dtype)
-        if feats.device.type != 'cpu' or feats.dtype not in (torch.float32, torch.float64):
+        if rois.size(0) == 0 and feats.device.type == 'cpu':
+            return feats.new_zeros(0, feats.size(1), *self.output_size)
+        if (feats.device.type != 'cpu' or feats.dtype not in (torch.float32, torch.float64)
+                or self._num_candidate_entries(rois) > MAX_SPARSE_ENTRIES):
             return roi_align(feats, rois, self.output_size, self.spatial_scale,
                              self.sampling_ratio, self.aligned)
-        if rois.size(0) == 0:
-            return feats.new_zeros(0, feats.size(1), *self.output_size)
         return _SparseRoIAlignFunction.apply(feats, rois, self.output_size, self.spatial_scale,
                                              self.sampling_ratio, self.aligned)
+
+    def _num_candidate_entries(self, rois):
+        """N * h * w * (2 gh) * (2 gw) with gh, gw the largest points-per-bin counts of ``rois``."""
+        out_h, out_w = self.output_size
+        if self.sampling_ratio > 0:
+            points_h = points_w = self.sampling_ratio
+        else:
+            size = (rois[:, 3:5] - rois[:, 1:3]).amax(0) * self.spatial_scale
+            points_w = max(math.ceil(float(size[0]) / out_w), 1)
+            points_h = max(math.ceil(float(size[1]) / out_h), 1)
+        return rois.size(0) * out_h * out_w * 4 * points_h * points_w
