@@ -433,9 +433,8 @@ def _roi_align_layer(name, output_size, spatial_scale, sampling_ratio):
     if name == 'RoIAlign':
         from mmcv.ops import RoIAlign
         return RoIAlign(output_size, spatial_scale, sampling_ratio, aligned=True)
-    from mmhrkpt.models.roi_heads.roi_extractors import SparseRoIAlign, TVRoIAlign
-    layer = dict(TVRoIAlign=TVRoIAlign, SparseRoIAlign=SparseRoIAlign)[name]
-    return layer(output_size, spatial_scale, sampling_ratio, aligned=True)
+    from mmhrkpt.models.roi_heads.roi_extractors.fast_roi_extractor import ROI_LAYERS
+    return ROI_LAYERS[name](output_size, spatial_scale, sampling_ratio, aligned=True)
 
 
 def roi_align_inputs(num_rois, num_imgs=4, channels=64, feat_size=64, stride=4, seed=0,

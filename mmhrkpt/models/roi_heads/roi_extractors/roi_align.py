@@ -58,7 +58,7 @@ def _axis_weights(start, length, bins, size, sampling_ratio):
         grid = torch.full_like(length, float(sampling_ratio))
     else:
         grid = torch.ceil(bin_size)
-    num_points = max(int(grid.max().item()), 1) if grid.numel() else 1
+    num_points = max(int(grid.max().item()), 1)  # callers pass at least one RoI
     i = torch.arange(bins, dtype=length.dtype, device=length.device)
     k = torch.arange(num_points, dtype=length.dtype, device=length.device)
     grid_ = grid.clamp(min=1)[:, None, None]
@@ -232,15 +232,12 @@ class SparseRoIAlign(TVRoIAlign):
     def forward(self, feats, rois):
         """Tensor[B, C, H, W] features, Tensor[N, 5] rois (batch index, x1, y1, x2, y2) ->
         Tensor[N, C, h, w] (pixel-major strides on CPU, like a ``channels_last`` tensor)."""
-        rois = rois.to(feats.dtype)
-        if rois.size(0) == 0 and feats.device.type == 'cpu':
-            return feats.new_zeros(0, feats.size(1), *self.output_size)
-        if (feats.device.type != 'cpu' or feats.dtype not in (torch.float32, torch.float64)
+        if (rois.size(0) == 0 or feats.device.type != 'cpu'
+                or feats.dtype not in (torch.float32, torch.float64)
                 or self._num_candidate_entries(rois) > MAX_SPARSE_ENTRIES):
-            return roi_align(feats, rois, self.output_size, self.spatial_scale,
-                             self.sampling_ratio, self.aligned)
-        return _SparseRoIAlignFunction.apply(feats, rois, self.output_size, self.spatial_scale,
-                                             self.sampling_ratio, self.aligned)
+            return super().forward(feats, rois)  # torchvision's kernel
+        return _SparseRoIAlignFunction.apply(feats, rois.to(feats.dtype), self.output_size,
+                                             self.spatial_scale, self.sampling_ratio, self.aligned)
 
     def _num_candidate_entries(self, rois):
         """N * h * w * (2 gh) * (2 gw) with gh, gw the largest points-per-bin counts of ``rois``."""
