@@ -31,7 +31,7 @@ import torch
 
 from mmhrkpt.codecs import decode_heatmaps, encode_heatmaps, expand_rois
 from mmhrkpt.utils import import_mmpose
-from mmhrkpt.utils.mmpose_reference import gaussian_peaks, mmpose_decoder, mmpose_encoder
+from mmhrkpt.testing.mmpose_reference import gaussian_peaks, mmpose_decoder, mmpose_encoder
 
 CODEC_METHODS = ('msra', 'dark', 'udp')
 # The codec benchmark's geometry: COCO's 17 keypoints on 64 x 48 (H, W) heatmaps, sigma 2, and the

@@ -1,7 +1,7 @@
 """mmpose 0.29 as the oracle of the codec tests, plus the random inputs they share.
 
 The encode / decode oracles and the frame they are called in live in
-``mmhrkpt.utils.mmpose_reference`` (shared with ``tools/benchmark.py codec``).
+``mmhrkpt.testing.mmpose_reference`` (shared with ``tools/benchmark.py codec``).
 """
 from types import SimpleNamespace
 
@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from mmhrkpt.utils import import_mmpose
-from mmhrkpt.utils.mmpose_reference import mmpose_decoder, mmpose_encoder
+from mmhrkpt.testing.mmpose_reference import mmpose_decoder, mmpose_encoder
 
 
 def mmpose_encode(keypoints, rois, heatmap_size, sigma, method):

@@ -7,7 +7,7 @@ import torch
 from mmhrkpt.codecs import decode_heatmaps, encode_heatmaps
 from mmhrkpt.codecs.heatmap import gaussian_kernel_1d
 from mmhrkpt.codecs.roi import heatmap_to_image, image_to_heatmap
-from mmhrkpt.utils.mmpose_reference import gaussian_peaks
+from mmhrkpt.testing.mmpose_reference import gaussian_peaks
 
 METHODS = ('msra', 'dark', 'udp')
 NUM_KPTS = 17

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from mmhrkpt.codecs.roi import rois_to_center_scale
-from .mmpose_compat import import_mmpose
+from mmhrkpt.utils.mmpose_compat import import_mmpose
 
 # mmpose's input image is this many times the heatmap (any value works; 4 is mmpose's usual).
 IMAGE_PER_HEATMAP = 4
