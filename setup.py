@@ -22,6 +22,7 @@ setup(
     description='HRNet Keypoint R-CNN: Gaussian-heatmap keypoint RoI head with DARK/UDP decoding '
                 'for mmdet 2.x',
     packages=find_packages(exclude=('configs', 'tools', 'tests', 'demo')),
+    license='Apache License 2.0',
     python_requires='>=3.8',
     # torch, torchvision, mmcv-full and mmpose are installed by tools/setup_env.sh (see README).
     install_requires=read_requirements('runtime.txt'),

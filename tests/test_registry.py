@@ -11,7 +11,7 @@ def test_models_registered():
     for name in ('KeypointRoIHead', 'HeatmapKeypointHead', 'OneHotKeypointHead'):
         assert HEADS.get(name) is not None, name
     from mmdet.models.builder import ROI_EXTRACTORS
-    assert ROI_EXTRACTORS.get('FastSingleRoIExtractor') is not None
+    assert ROI_EXTRACTORS.get('SingleLevelRoIExtractor') is not None
     # HRNet and HRFPN are mmdet's own, not re-registered by mmhrkpt
     from mmdet.models.builder import BACKBONES, NECKS
     assert BACKBONES.get('HRNet').__module__.startswith('mmdet.')

@@ -40,9 +40,9 @@ $PY tools/test.py "$CONFIG" "$WORK/latest.pth" --eval bbox keypoints --work-dir 
 
 say "drawing curves and predictions"
 LOG=$(ls -t "$WORK"/*.log.json | head -n 1)
-$PY tools/analyze_logs.py plot_curve "$LOG" --keys loss loss_keypoint keypoints_AP \
+$PY tools/analysis_tools/analyze_logs.py plot_curve "$LOG" --keys loss loss_keypoint keypoints_AP \
     --out "$WORK/curves.png"
-$PY tools/draw_predictions.py "$CONFIG" "$WORK/latest.pth" --out-dir "$WORK/predictions" \
+$PY tools/misc/draw_predictions.py "$CONFIG" "$WORK/latest.pth" --out-dir "$WORK/predictions" \
     --num 6 --cfg-options data.test.ann_file="$DATA/annotations/person_keypoints_val.json" \
     data.test.img_prefix="$DATA/images/val/"
 

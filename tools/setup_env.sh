@@ -3,7 +3,7 @@
 #
 #   bash tools/setup_env.sh            # what `make demo` / `make test` call first
 #
-# The stack is the one verified in ../shared/ENVIRONMENT.md: torch + torchvision as a matching pair
+# The stack is the one verified in docs/installation.md: torch + torchvision as a matching pair
 # from the registry, mmcv-full 1.7.2 compiled from its sdist with its ops, mmdet 2.28.2, mmpose 0.29.0
 # (--no-deps, its needs listed in requirements/runtime.txt), numpy<2, opencv-python<4.11.
 #
@@ -133,6 +133,6 @@ fi
 log "installing mmhrkpt (editable)"
 "${PIP[@]}" -q --no-deps --no-build-isolation -e "$ROOT"
 
-"$PY" -c "import mmhrkpt, mmpose; from mmcv.ops import RoIAlign; print('mmhrkpt', mmhrkpt.__version__, 'ok')"
+"$PY" -c "import mmhrkpt; from mmhrkpt.utils import import_mmpose; import_mmpose(); from mmcv.ops import RoIAlign; print('mmhrkpt', mmhrkpt.__version__, 'ok')"
 fingerprint > "$STAMP"
 log "done"

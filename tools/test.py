@@ -11,7 +11,6 @@ import time
 import mmcv
 import torch
 from mmcv import Config, DictAction
-from mmcv.parallel import MMDataParallel
 from mmcv.runner import get_dist_info, load_checkpoint
 from mmdet.datasets import build_dataloader, build_dataset, replace_ImageToTensor
 from mmdet.models import build_detector
@@ -19,8 +18,7 @@ from mmdet.utils import setup_multi_processes
 
 import mmhrkpt  # noqa: F401  (registers mmhrkpt's modules)
 from mmhrkpt.apis import multi_gpu_test, single_gpu_test
-from mmhrkpt.apis.launch import init_distributed, shared_tmpdir
-from mmhrkpt.core import MMDistributedDataParallelCompat
+from mmhrkpt.engine import init_distributed, shared_tmpdir, wrap_model
 
 
 def parse_args():
@@ -79,17 +77,14 @@ def main():
     model.CLASSES = checkpoint.get('meta', {}).get('CLASSES', dataset.CLASSES)
 
     on_gpu = torch.cuda.is_available()
+    model = wrap_model(model, 'cuda' if on_gpu else 'cpu', distributed)
     if not distributed:
-        model = MMDataParallel(model.cuda() if on_gpu else model, device_ids=[0] if on_gpu else None)
         outputs = single_gpu_test(model, data_loader, args.show, args.show_dir,
                                   args.show_score_thr)
     else:
         if args.gpu_collect and not on_gpu:
             raise ValueError('--gpu-collect needs GPUs; on CPU results are collected through '
                              '--tmpdir (a temporary folder by default)')
-        model = MMDistributedDataParallelCompat(
-            model.cuda() if on_gpu else model, broadcast_buffers=False,
-            device_ids=[torch.cuda.current_device()] if on_gpu else None)
         # mmdet's collection makes its own temporary folder through a CUDA tensor: on CPU, agree
         # on one here (collect_results_cpu removes it)
         tmpdir = args.tmpdir or (None if on_gpu or args.gpu_collect else shared_tmpdir())

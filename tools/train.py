@@ -20,8 +20,8 @@ from mmdet.utils import collect_env, get_root_logger, setup_multi_processes
 
 import mmhrkpt  # noqa: F401  (registers mmhrkpt's modules)
 from mmhrkpt.apis import train_detector
-from mmhrkpt.apis.launch import (check_config_types, init_distributed, run_reporting_errors,
-                                 setup_cfg)
+from mmhrkpt.engine import init_distributed, setup_runtime_cfg
+from mmhrkpt.utils import check_config_types, run_reporting_errors
 
 
 def parse_args():
@@ -55,7 +55,7 @@ def main(args):
     cfg.auto_resume = args.auto_resume
 
     distributed = init_distributed(args.launcher)
-    cfg = setup_cfg(cfg, args, distributed)
+    cfg = setup_runtime_cfg(cfg, args.config, args.work_dir, distributed)
     mmcv.mkdir_or_exist(osp.abspath(cfg.work_dir))
     timestamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
     logger = get_root_logger(log_file=osp.join(cfg.work_dir, f'{timestamp}.log'),

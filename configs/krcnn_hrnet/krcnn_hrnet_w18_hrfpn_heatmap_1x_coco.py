@@ -1,10 +1,7 @@
-# HRNet-W18 + HRFPN, MSRA heatmaps: the W32 config with the narrower backbone.
-_base_ = './krcnn_hrnet_w32_hrfpn_heatmap_1x_coco.py'
-model = dict(
-    backbone=dict(
-        extra=dict(
-            stage2=dict(num_channels=(18, 36)),
-            stage3=dict(num_channels=(18, 36, 72)),
-            stage4=dict(num_channels=(18, 36, 72, 144))),
-        init_cfg=dict(type='Pretrained', checkpoint='open-mmlab://msra/hrnetv2_w18')),
-    neck=dict(type='HRFPN', in_channels=[18, 36, 72, 144], out_channels=256))
+# HRNet-W18 + HRFPN Keypoint R-CNN, Gaussian heatmaps (64x48), MSRA encoding/decoding, COCO 1x.
+_base_ = [
+    '../_base_/models/krcnn_hrnet_w18_hrfpn_heatmap.py',
+    '../_base_/datasets/coco_keypoint.py',
+    '../_base_/schedules/schedule_1x.py',
+    '../_base_/default_runtime.py',
+]

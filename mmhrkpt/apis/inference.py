@@ -21,8 +21,7 @@ def _flip_pairs(cfg, num_keypoints):
 
     (A dataset reads its meta from its json; a single image has no json.)
     """
-    from mmhrkpt.core.visualization import COCO_KEYPOINT_NAMES
-    from mmhrkpt.datasets.keypoint_meta import resolve_keypoint_meta
+    from mmhrkpt.datasets.keypoint_meta import COCO_KEYPOINT_NAMES, resolve_keypoint_meta
     info = dict(cfg.data.test.get('dataset_info', None) or {})
     if 'keypoint_names' not in info and 'flip_pairs' not in info:
         if num_keypoints != len(COCO_KEYPOINT_NAMES):

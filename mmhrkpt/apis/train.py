@@ -7,20 +7,16 @@ TensorBoard only when installed, a check that the model and the dataset agree on
 the NaN/inf stop always placed before the optimizer step, a count of skipped images, and
 ``auto_resume`` that only picks a complete checkpoint.
 """
-import multiprocessing
-import os
-
-from mmcv.parallel import MMDataParallel
 from mmcv.runner import (DistSamplerSeedHook, EpochBasedRunner, Fp16OptimizerHook, OptimizerHook,
                          build_runner)
 from mmdet.core import build_optimizer
 from mmdet.datasets import build_dataloader, build_dataset, replace_ImageToTensor
-from mmdet.utils import build_dp, compat_cfg, get_root_logger
+from mmdet.utils import compat_cfg, get_root_logger
 
-from mmhrkpt.core.hooks import (DistKeypointEvalHook, FiniteLossHook, KeypointEvalHook,
-                                KeypointVisualizationHook, SkippedImagesHook, leaf_datasets)
-from mmhrkpt.core.parallel import MMDistributedDataParallelCompat
-from mmhrkpt.core.runner import find_latest_checkpoint
+from mmhrkpt.core.hooks import (DistKeypointEvalHook, KeypointEvalHook, KeypointVisualizationHook,
+                                SkippedImagesHook, place_finite_loss_hook)
+from mmhrkpt.datasets.utils import leaf_datasets
+from mmhrkpt.engine import find_latest_checkpoint, share_skipped_files, wrap_model
 
 
 def check_keypoint_consistency(model, dataset):
@@ -36,25 +32,6 @@ def check_keypoint_consistency(model, dataset):
                 'num_keypoints in the config to match the dataset meta')
 
 
-def _wrap_model(model, cfg, distributed):
-    """Data-parallel wrapper. Distributed: :class:`MMDistributedDataParallelCompat` (mmcv's
-    wrapper fails on CPU and, with torch 2.x, in ``forward``; mmdet's ``build_ddp`` refuses CPU),
-    on this process's GPU or on CPU (gloo)."""
-    if distributed:
-        ddp_args = dict(broadcast_buffers=False,
-                        find_unused_parameters=cfg.get('find_unused_parameters', False))
-        if cfg.device == 'cpu':
-            return MMDistributedDataParallelCompat(model.cpu(), **ddp_args)
-        if cfg.device != 'cuda':
-            raise NotImplementedError(f'distributed training on {cfg.device!r}: cuda or cpu only')
-        local_rank = int(os.environ.get('LOCAL_RANK', 0))
-        return MMDistributedDataParallelCompat(model.cuda(local_rank), device_ids=[local_rank],
-                                               **ddp_args)
-    if cfg.device == 'cpu':
-        return MMDataParallel(model.cpu())
-    return build_dp(model, cfg.device, device_ids=cfg.gpu_ids)
-
-
 def _log_hooks(log_config, logger):
     """Drop the TensorBoard logger when tensorboard is not installed (said once in the log)."""
     hooks = []
@@ -67,78 +44,6 @@ def _log_hooks(log_config, logger):
                 continue
         hooks.append(hook)
     return dict(log_config, hooks=hooks)
-
-
-class SharedFileSet:
-    """A set of a dataset's image files shared by a process and its data loader workers: one byte
-    per image in shared memory (inherited by forked workers, handed to spawned ones), no server
-    process to outlive a killed run. It offers what ``CocoKeypointDataset.skipped_files`` needs of
-    a set: ``add``, ``in``, ``len``, iteration.
-
-    With a plain set each worker keeps its own record, and non-persistent workers start a new one
-    every epoch: a bad file would be named once per worker and epoch, and the training process
-    would never know of it.
-
-    Args:
-        paths (list[str]): every file the set may hold (others are kept in this process only).
-        initial (Iterable[str]): files already in the set.
-    """
-
-    def __init__(self, paths, initial=()):
-        self._paths = list(paths)
-        self._index = {path: i for i, path in enumerate(self._paths)}
-        self._flags = multiprocessing.RawArray('b', len(self._paths))
-        self._others = set()
-        for path in initial:
-            self.add(path)
-
-    def add(self, path):
-        i = self._index.get(path)
-        if i is None:
-            self._others.add(path)
-        else:
-            self._flags[i] = 1
-
-    def __contains__(self, path):
-        i = self._index.get(path)
-        return path in self._others if i is None else bool(self._flags[i])
-
-    def __len__(self):
-        return sum(self._flags) + len(self._others)
-
-    def __iter__(self):
-        flagged = [path for path, flag in zip(self._paths, self._flags) if flag]
-        return iter(flagged + sorted(self._others))
-
-
-def share_skipped_files(datasets, num_workers):
-    """Give the datasets that keep ``skipped_files`` a record shared with their data loader
-    workers (nothing to do without workers)."""
-    if num_workers <= 0:
-        return
-    for leaf in (leaf for ds in datasets for leaf in leaf_datasets(ds)):
-        if isinstance(getattr(leaf, 'skipped_files', None), set):
-            prefix = getattr(leaf, 'img_prefix', None)
-            paths = [info['filename'] if prefix is None else os.path.join(prefix, info['filename'])
-                     for info in leaf.data_infos]
-            leaf.skipped_files = SharedFileSet(paths, leaf.skipped_files)
-
-
-def _place_finite_loss_hook(runner, logger):
-    """Make sure a :class:`FiniteLossHook` runs before the optimizer step (add one if missing)."""
-    finite = [h for h in runner.hooks if isinstance(h, FiniteLossHook)]
-    optimizer = [i for i, h in enumerate(runner.hooks) if isinstance(h, OptimizerHook)]
-    if not finite:
-        runner.register_hook(FiniteLossHook(), priority='VERY_HIGH')
-        logger.info('FiniteLossHook added (the config has none): training stops at a NaN/inf loss')
-        return
-    for hook in finite:
-        if optimizer and runner.hooks.index(hook) > optimizer[0]:
-            runner.hooks.remove(hook)
-            del hook.priority  # register_hook sets it, and refuses a hook that has one
-            runner.register_hook(hook, priority='VERY_HIGH')
-            logger.warning('FiniteLossHook moved before the optimizer hook (priority VERY_HIGH), '
-                           'so that a NaN/inf loss is never stepped into the weights')
 
 
 def train_detector(model, dataset, cfg, distributed=False, validate=False, timestamp=None,
@@ -165,7 +70,8 @@ def train_detector(model, dataset, cfg, distributed=False, validate=False, times
     share_skipped_files(datasets, loader_cfg['workers_per_gpu'])
     data_loaders = [build_dataloader(ds, **loader_cfg) for ds in datasets]
 
-    model = _wrap_model(model, cfg, distributed)
+    model = wrap_model(model, cfg.device, distributed, gpu_ids=cfg.gpu_ids,
+                       find_unused_parameters=cfg.get('find_unused_parameters', False))
     optimizer = build_optimizer(model, cfg.optimizer)
     runner = build_runner(cfg.runner, default_args=dict(
         model=model, optimizer=optimizer, work_dir=cfg.work_dir, logger=logger, meta=meta))
@@ -185,7 +91,7 @@ def train_detector(model, dataset, cfg, distributed=False, validate=False, times
         custom_hooks_config=cfg.get('custom_hooks', None))
     if distributed and isinstance(runner, EpochBasedRunner):
         runner.register_hook(DistSamplerSeedHook())
-    _place_finite_loss_hook(runner, logger)
+    place_finite_loss_hook(runner, logger)
     if any(hasattr(leaf, 'skipped_files') for ds in datasets for leaf in leaf_datasets(ds)):
         runner.register_hook(SkippedImagesHook(), priority='LOW')
 

@@ -6,50 +6,22 @@ Coordinates (CONVENTIONS.md): COCO keypoints are integer pixel indices; here a l
 becomes (x + 0.5, y + 0.5, v) in mmdet's continuous frame, an unlabelled one (v = 0) is (0, 0, 0),
 and results are written back with x - 0.5, y - 0.5. Boxes are continuous in COCO already.
 """
-import contextlib
-import copy
-import io
 import numbers
 from collections import Counter, OrderedDict
 
 import mmcv
 import numpy as np
-from mmcv.utils import print_log
-from mmdet.datasets.api_wrappers import COCO, COCOeval
 from mmdet.datasets.builder import DATASETS
 from mmdet.datasets.coco import CocoDataset
 from mmdet.utils import get_root_logger
-from pycocotools.coco import COCO as PyCOCO
 
-from .keypoint_meta import resolve_keypoint_meta
+from mmhrkpt.core.evaluation.keypoint_eval import (KeypointCOCO, evaluate_keypoint_results,
+                                                   keypoint_results_to_json)
+from .keypoint_meta import PIXEL_CENTER_OFFSET, resolve_keypoint_meta
 from .pipelines.loading import ImageLoadError
 
-# A COCO pixel index i is the pixel [i, i + 1) of the continuous frame, whose centre is i + 0.5.
-PIXEL_CENTER_OFFSET = 0.5
-# Names of COCOeval(iouType='keypoints').stats[0..5].
-KEYPOINT_METRIC_NAMES = ('AP', 'AP50', 'AP75', 'APm', 'APl', 'AR')
 INSTANCE_DROP_REASONS = ('crowd', 'zero_area_box', 'too_few_keypoints', 'ignore_flag')
 IMAGE_DROP_REASONS = ('no_person', 'too_small')
-
-
-class KeypointCOCO(COCO):
-    """mmdet's COCO api whose ``loadRes`` also accepts an empty result list.
-
-    pycocotools fails on ``loadRes([])`` (it reads ``anns[0]``); an empty result set is a valid
-    outcome (a model that detects nothing) and COCOeval then scores 0 everywhere.
-    """
-
-    def loadRes(self, resFile):  # noqa: N802, N803 (pycocotools' names)
-        anns = mmcv.load(resFile) if isinstance(resFile, str) else resFile
-        if isinstance(anns, list) and not anns:
-            res = PyCOCO()
-            res.dataset = dict(
-                images=list(self.dataset['images']),
-                categories=copy.deepcopy(self.dataset.get('categories', [])),
-                annotations=[])
-            res.createIndex()
-            return res
-        return super().loadRes(anns)
 
 
 def _is_number(value):
@@ -332,36 +304,9 @@ class CocoKeypointDataset(CocoDataset):
 
     # -------------------------------------------------------------------------------- evaluation
     def _kpt2json(self, results):
-        """COCO keypoint results of ``(bbox_results, keypoint_results)`` per image.
-
-        The entry's ``score`` is the instance score ``bbox_results[label][i, 4]``, which the model
-        has already rescored (box score combined with the mean confident keypoint score). Each
-        keypoint is written (x - 0.5, y - 0.5, its own score). ``bbox`` (x, y, w, h) is added for
-        convenience.
-        """
-        json_results = []
-        for img_id, (bbox_result, keypoint_result) in zip(self.img_ids, results):
-            for label, (bboxes, keypoints) in enumerate(zip(bbox_result, keypoint_result)):
-                bboxes = np.asarray(bboxes, dtype=np.float64).reshape(-1, 5)
-                keypoints = np.asarray(keypoints, dtype=np.float64)
-                if keypoints.shape != (len(bboxes), self.num_keypoints, 3):
-                    raise ValueError(
-                        f'image id={img_id}, label {label}: keypoint results of shape '
-                        f'{keypoints.shape}, expected [{len(bboxes)}, K={self.num_keypoints}, 3] '
-                        'to match the boxes')
-                if not len(bboxes):
-                    continue
-                keypoints = keypoints.copy()
-                keypoints[..., :2] -= PIXEL_CENTER_OFFSET
-                flat = keypoints.reshape(len(bboxes), -1).tolist()
-                xywh = np.concatenate([bboxes[:, :2], bboxes[:, 2:4] - bboxes[:, :2]], 1).tolist()
-                scores = bboxes[:, 4].tolist()
-                category_id = self.cat_ids[label]
-                for i in range(len(bboxes)):
-                    json_results.append(
-                        dict(image_id=img_id, category_id=category_id, keypoints=flat[i],
-                             score=scores[i], bbox=xywh[i]))
-        return json_results
+        """COCO keypoint results of ``(bbox_results, keypoint_results)`` per image
+        (:func:`~mmhrkpt.core.evaluation.keypoint_results_to_json`)."""
+        return keypoint_results_to_json(results, self.img_ids, self.cat_ids, self.num_keypoints)
 
     def results2json(self, results, outfile_prefix):
         """Write ``PREFIX.bbox.json`` and ``PREFIX.keypoints.json``.
@@ -384,34 +329,10 @@ class CocoKeypointDataset(CocoDataset):
         return result_files
 
     def evaluate_keypoints(self, keypoints_file, logger=None):
-        """COCO keypoint AP of a results file with this dataset's OKS sigmas (any K).
-
-        The ``bbox`` of each entry is ignored, so that the area of a detection (which decides
-        whether an unmatched one counts in APm / APl) is its keypoints' extent, as for the official
-        COCO keypoint results format.
-
-        Returns:
-            dict[str, float]: ``keypoints_AP``, ``keypoints_AP50``, ``keypoints_AP75``,
-            ``keypoints_APm``, ``keypoints_APl``, ``keypoints_AR``.
-        """
-        print_log('Evaluating keypoints...' if logger is not None else '\nEvaluating keypoints...',
-                  logger=logger)
-        predictions = mmcv.load(keypoints_file)
-        for prediction in predictions:
-            prediction.pop('bbox', None)
-        coco_det = self.coco.loadRes(predictions)
-        coco_eval = COCOeval(self.coco, coco_det, 'keypoints')
-        coco_eval.params.kpt_oks_sigmas = np.asarray(self.sigmas, dtype=np.float64)
-        coco_eval.params.catIds = self.cat_ids
-        coco_eval.params.imgIds = self.img_ids
-        coco_eval.evaluate()
-        coco_eval.accumulate()
-        summary = io.StringIO()
-        with contextlib.redirect_stdout(summary):
-            coco_eval.summarize()
-        print_log('\n' + summary.getvalue(), logger=logger)
-        return OrderedDict((f'keypoints_{name}', float(f'{coco_eval.stats[i]:.4f}'))
-                           for i, name in enumerate(KEYPOINT_METRIC_NAMES))
+        """COCO keypoint AP of a results file with this dataset's OKS sigmas
+        (:func:`~mmhrkpt.core.evaluation.evaluate_keypoint_results`)."""
+        return evaluate_keypoint_results(self.coco, keypoints_file, self.sigmas, self.cat_ids,
+                                         self.img_ids, logger=logger)
 
     def evaluate(self,
                  results,

@@ -1,9 +1,14 @@
-"""Keypoint meta of a dataset: names, flip pairs, skeleton and OKS sigmas.
+"""Keypoint meta of a dataset: names, flip pairs, skeleton and OKS sigmas; every keypoint constant of
+the project is defined here, once.
 
 Letters: K keypoints. Flip pairs and skeleton edges are 0-based index pairs ``(i, j)`` into the K
 keypoints; ``sigmas`` is ``np.ndarray[K]`` (the per-keypoint constants of COCO's OKS).
 """
 import numpy as np
+
+# A COCO keypoint's pixel index i is the pixel [i, i + 1) of the continuous frame (CONVENTIONS.md),
+# whose centre is i + 0.5.
+PIXEL_CENTER_OFFSET = 0.5
 
 COCO_KEYPOINT_NAMES = (
     'nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder', 'right_shoulder',
@@ -14,6 +19,15 @@ COCO_KEYPOINT_NAMES = (
 COCO_SIGMAS = np.array([
     .26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89
 ]) / 10.0
+
+#: COCO's 17-keypoint skeleton, 0-based (the json's 1-based ``skeleton`` minus one).
+COCO_SKELETON = ((15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7),
+                 (6, 8), (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6))
+
+# mmdet's Collect meta keys plus the flip pairs the model needs for flip testing.
+KEYPOINT_META_KEYS = ('filename', 'ori_filename', 'ori_shape', 'img_shape', 'pad_shape',
+                      'scale_factor', 'flip', 'flip_direction', 'img_norm_cfg',
+                      'keypoint_flip_pairs')
 
 DATASET_INFO_KEYS = ('keypoint_names', 'flip_pairs', 'skeleton', 'sigmas')
 

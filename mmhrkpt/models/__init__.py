@@ -2,10 +2,10 @@
 ``type='HRFPN'``); mmhrkpt adds only what mmdet lacks."""
 from .detectors import KeypointRCNN
 from .losses import HeatmapMSELoss
-from .roi_heads import (FastSingleRoIExtractor, HeatmapKeypointHead, KeypointRoIHead,
+from .roi_heads import (SingleLevelRoIExtractor, HeatmapKeypointHead, KeypointRoIHead,
                         OneHotKeypointHead)
 
 __all__ = [
     'KeypointRCNN', 'HeatmapMSELoss', 'KeypointRoIHead', 'HeatmapKeypointHead', 'OneHotKeypointHead',
-    'FastSingleRoIExtractor'
+    'SingleLevelRoIExtractor'
 ]

@@ -1,4 +1,9 @@
 from .collect_env import collect_env
+from .config_check import ConfigError, check_config_types
+from .errors import explain_error, run_reporting_errors
 from .mmpose_compat import import_mmpose
 
-__all__ = ['collect_env', 'import_mmpose']
+__all__ = [
+    'collect_env', 'ConfigError', 'check_config_types', 'explain_error', 'run_reporting_errors',
+    'import_mmpose'
+]

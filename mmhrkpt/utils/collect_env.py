@@ -1,4 +1,4 @@
-"""Versions of the stack, for tools/collect_env.py and bug reports."""
+"""Versions of the stack, for tools/misc/collect_env.py and bug reports."""
 import sys
 from collections import OrderedDict
 

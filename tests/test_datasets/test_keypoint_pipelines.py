@@ -9,7 +9,8 @@ from mmdet.datasets.builder import PIPELINES
 from mmdet.datasets.pipelines import Compose
 
 import mmhrkpt.datasets  # noqa: F401
-from mmhrkpt.datasets.pipelines import KEYPOINT_META_KEYS, flip_permutation
+from mmhrkpt.datasets import KEYPOINT_META_KEYS
+from mmhrkpt.datasets.pipelines import flip_permutation
 
 H, W = 60, 80
 K = 5

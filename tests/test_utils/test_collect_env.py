@@ -20,7 +20,7 @@ def test_collect_env_keys_and_versions():
 
 
 def test_collect_env_script_prints_versions():
-    out = subprocess.run([sys.executable, str(ROOT / 'tools' / 'collect_env.py')], check=True,
+    out = subprocess.run([sys.executable, str(ROOT / 'tools' / 'misc' / 'collect_env.py')], check=True,
                          capture_output=True, text=True, cwd=ROOT).stdout
     lines = dict(line.split(': ', 1) for line in out.strip().splitlines())
     assert lines['MMCV'] == '1.7.2'

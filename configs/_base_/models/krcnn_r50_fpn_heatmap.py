@@ -35,13 +35,13 @@ model = dict(
         loss_bbox=dict(type='L1Loss', loss_weight=1.0)),
     roi_head=dict(
         type='KeypointRoIHead',
-        # FastSingleRoIExtractor: mmdet's SingleRoIExtractor (same levels, same output) without its
+        # SingleLevelRoIExtractor: mmdet's SingleRoIExtractor (same levels, same output) without its
         # per-empty-level copies; SparseRoIAlign: mmcv's RoIAlign (equal output and gradient) as two
         # sparse matrix products on CPU, torchvision's kernel on GPU; R50 training step with 128
         # keypoint RoIs 15.5 -> 12.8 s on 2 CPU cores against TVRoIAlign (docs/benchmarks.md).
         # See mmhrkpt/models/roi_heads/roi_extractors.
         bbox_roi_extractor=dict(
-            type='FastSingleRoIExtractor',
+            type='SingleLevelRoIExtractor',
             roi_layer=dict(type='SparseRoIAlign', output_size=7, sampling_ratio=0),
             out_channels=256,
             featmap_strides=[4, 8, 16, 32]),
@@ -62,7 +62,7 @@ model = dict(
         # feature levels below with RoIAlign (aligned=True: the continuous pixel convention).
         keypoint_roi_expand=dict(padding=1.25),
         keypoint_roi_extractor=dict(
-            type='FastSingleRoIExtractor',
+            type='SingleLevelRoIExtractor',
             roi_layer=dict(type='SparseRoIAlign', output_size=(32, 24), sampling_ratio=2,
                            aligned=True),
             out_channels=256,
@@ -75,17 +75,15 @@ model = dict(
             num_convs=4,
             conv_out_channels=256,
             # 4 convs x 256 at 32x24, then one deconvolution straight to the 17 heatmaps at 64x48
-            # (detectron2's ending; mmpose's is a 256-wide deconvolution and a 1x1 conv: with it
-            # CPU inference of a 512-px image with 100 detections took 4.71 s instead of 3.36 s,
-            # docs/benchmarks.md).
+            # (detectron2's ending; mmpose's is a 256-wide deconvolution and a 1x1 conv, which
+            # makes a 256-channel map at the heatmap size for every RoI: docs/benchmarks.md).
             num_deconvs=1,
             deconv_to_heatmaps=True,
             codec=dict(type='MSRAHeatmap', heatmap_size=heatmap_size, sigma=2.0),
-            # mmpose's JointsMSELoss computed without its loop over keypoints (equal values and
-            # gradients, tests/test_models/test_losses.py); type='mmpose.JointsMSELoss' is a
-            # drop-in replacement. loss_weight 3000: the MSE of Gaussian heatmaps is ~1e-3, and
-            # x3000 beat x1000 and x10000 on keypoint AP in our measurement (README, "Two
-            # choices made by measurement"), as it did among x1000..x10000 in an earlier maskrcnn-benchmark port.
+            # mmpose's JointsMSELoss without its loop over keypoints (equal values and gradients);
+            # type='mmpose.JointsMSELoss' is a drop-in replacement. The MSE of Gaussian heatmaps
+            # is small, so it needs a large weight beside the box losses: 3000, chosen by
+            # measurement (README).
             loss_keypoint=dict(type='HeatmapMSELoss', use_target_weight=True, loss_weight=3000.0))),
     train_cfg=dict(
         rpn=dict(

@@ -7,5 +7,5 @@ lr_config = dict(
     warmup_iters=500,
     warmup_ratio=0.001,
     step=[8, 11])
-# Atomic checkpoints that also carry the RNG state (mmhrkpt/core/runner.py).
+# Atomic checkpoints that also carry the RNG state (mmhrkpt/engine/runner.py).
 runner = dict(type='AtomicEpochBasedRunner', max_epochs=12)

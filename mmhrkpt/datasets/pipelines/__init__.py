@@ -1,10 +1,10 @@
-from .formatting import KEYPOINT_META_KEYS, KeypointFormatBundle
+from .formatting import KeypointFormatBundle
 from .loading import ImageLoadError, LoadImageFromFileSafe, LoadKeypointAnnotations
 from .transforms import (KeypointRandomFlip, KeypointResize, clear_invisible_keypoints,
                          flip_keypoints, flip_permutation, rescale_keypoints)
 
 __all__ = [
     'ImageLoadError', 'LoadImageFromFileSafe', 'LoadKeypointAnnotations', 'KeypointResize',
-    'KeypointRandomFlip', 'KeypointFormatBundle', 'KEYPOINT_META_KEYS',
+    'KeypointRandomFlip', 'KeypointFormatBundle',
     'clear_invisible_keypoints', 'rescale_keypoints', 'flip_keypoints', 'flip_permutation'
 ]

@@ -7,12 +7,6 @@ from mmcv.parallel import DataContainer as DC
 from mmdet.datasets.builder import PIPELINES
 from mmdet.datasets.pipelines import DefaultFormatBundle, to_tensor
 
-# mmdet's Collect meta keys plus the flip pairs the model needs for flip testing.
-KEYPOINT_META_KEYS = ('filename', 'ori_filename', 'ori_shape', 'img_shape', 'pad_shape',
-                      'scale_factor', 'flip', 'flip_direction', 'img_norm_cfg',
-                      'keypoint_flip_pairs')
-
-
 @PIPELINES.register_module()
 class KeypointFormatBundle(DefaultFormatBundle):
     """mmdet's ``DefaultFormatBundle`` that also wraps ``gt_keypoints``.

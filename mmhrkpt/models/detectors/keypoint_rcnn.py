@@ -43,7 +43,7 @@ class KeypointRCNN(TwoStageDetector):
             raise ValueError(
                 'channels_last=True needs RoI layers that accept channels_last features: '
                 "roi_layer=dict(type='SparseRoIAlign' or 'TVRoIAlign', ...) in a "
-                "FastSingleRoIExtractor; mmcv's RoIAlign/RoIPool index the map as contiguous NCHW "
+                "SingleLevelRoIExtractor; mmcv's RoIAlign/RoIPool index the map as contiguous NCHW "
                 f'and would give wrong features ({", ".join(unsafe[:4])})')
 
     def _to_channels_last(self):

@@ -1,8 +1,8 @@
 from .keypoint_heads import HeatmapKeypointHead, OneHotKeypointHead
 from .keypoint_roi_head import KeypointRoIHead, keypoint2result
-from .roi_extractors import FastSingleRoIExtractor, TVRoIAlign
+from .roi_extractors import SingleLevelRoIExtractor
 
 __all__ = [
     'HeatmapKeypointHead', 'OneHotKeypointHead', 'KeypointRoIHead', 'keypoint2result',
-    'FastSingleRoIExtractor', 'TVRoIAlign'
+    'SingleLevelRoIExtractor'
 ]

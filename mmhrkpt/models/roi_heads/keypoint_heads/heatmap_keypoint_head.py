@@ -10,6 +10,17 @@ from mmcv.runner import BaseModule
 from mmdet.models.builder import HEADS, build_loss
 
 from mmhrkpt.codecs import build_codec
+from mmhrkpt.utils.mmpose_compat import import_mmpose
+
+MMPOSE_SCOPE = 'mmpose.'
+
+
+def build_scoped_loss(cfg):
+    """``build_loss``, importing mmpose first when ``cfg`` names one of its losses (``mmpose.X``):
+    ``import mmhrkpt`` leaves mmpose out, so its registry exists only once it is imported."""
+    if str(cfg.get('type', '')).startswith(MMPOSE_SCOPE):
+        import_mmpose('models')
+    return build_loss(cfg)
 
 
 @HEADS.register_module()
@@ -38,9 +49,10 @@ class HeatmapKeypointHead(BaseModule):
             no 1x1 conv); it is then ``conv_logits``. Needs ``num_deconvs >= 1``.
         codec (dict): config of the heatmap codec (``mmhrkpt.codecs.CODECS``); it fixes (H, W).
         loss_keypoint (dict): config of the loss (mmdet's registry; mmpose's losses through the
-            ``mmpose.`` scope). Called as ``loss(pred, target, target_weight[N, K, 1])``. The
-            default weight, 3000, was chosen by experiment (README, "Two choices made by
-            measurement").
+            ``mmpose.`` scope, e.g. ``type='mmpose.JointsMSELoss'``, which imports mmpose then).
+            Called as ``loss(pred, target, target_weight[N, K, 1])``. The mean squared error of
+            Gaussian heatmaps is small (most cells are near zero), so it needs a large weight to
+            count beside the box losses; the default, 3000, was chosen by measurement (README).
         conv_cfg, norm_cfg (dict): for the conv layers (mmcv ``ConvModule``).
         init_cfg (dict | list[dict]): weight init (default: kaiming convs, normal(0.001) output).
     """
@@ -55,8 +67,7 @@ class HeatmapKeypointHead(BaseModule):
                  deconv_out_channels=256,
                  deconv_to_heatmaps=False,
                  codec=dict(type='MSRAHeatmap', heatmap_size=(64, 48), sigma=2.0),
-                 loss_keypoint=dict(
-                     type='mmpose.JointsMSELoss', use_target_weight=True, loss_weight=3000.),
+                 loss_keypoint=dict(type='HeatmapMSELoss', use_target_weight=True, loss_weight=3000.),
                  conv_cfg=None,
                  norm_cfg=None,
                  init_cfg=None):
@@ -72,7 +83,7 @@ class HeatmapKeypointHead(BaseModule):
         self.roi_feat_size = tuple(roi_feat_size)
         self.codec = build_codec(codec)
         self.heatmap_size = tuple(self.codec.heatmap_size)
-        self.loss_keypoint = build_loss(loss_keypoint)
+        self.loss_keypoint = build_scoped_loss(loss_keypoint)
 
         convs = []
         channels = in_channels

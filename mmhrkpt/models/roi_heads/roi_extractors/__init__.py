@@ -1,4 +1,3 @@
-from .fast_roi_extractor import FastSingleRoIExtractor
-from .roi_align import SparseRoIAlign, TVRoIAlign
+from .single_level_roi_extractor import SingleLevelRoIExtractor
 
-__all__ = ['FastSingleRoIExtractor', 'TVRoIAlign', 'SparseRoIAlign']
+__all__ = ['SingleLevelRoIExtractor']

@@ -1,0 +1,120 @@
+"""COCO keypoint evaluation: results to COCO's json format and COCOeval('keypoints') with a dataset's
+OKS sigmas (any K).
+
+Letters: n detections of an image, K keypoints.
+"""
+import contextlib
+import copy
+import io
+from collections import OrderedDict
+
+import mmcv
+import numpy as np
+from mmcv.utils import print_log
+from mmdet.datasets.api_wrappers import COCO, COCOeval
+from pycocotools.coco import COCO as PyCOCO
+
+# Names of COCOeval(iouType='keypoints').stats[0..5].
+KEYPOINT_METRIC_NAMES = ('AP', 'AP50', 'AP75', 'APm', 'APl', 'AR')
+
+
+class KeypointCOCO(COCO):
+    """mmdet's COCO api whose ``loadRes`` also accepts an empty result list.
+
+    pycocotools fails on ``loadRes([])`` (it reads ``anns[0]``); an empty result set is a valid
+    outcome (a model that detects nothing) and COCOeval then scores 0 everywhere.
+    """
+
+    def loadRes(self, resFile):  # noqa: N802, N803 (pycocotools' names)
+        anns = mmcv.load(resFile) if isinstance(resFile, str) else resFile
+        if isinstance(anns, list) and not anns:
+            res = PyCOCO()
+            res.dataset = dict(
+                images=list(self.dataset['images']),
+                categories=copy.deepcopy(self.dataset.get('categories', [])),
+                annotations=[])
+            res.createIndex()
+            return res
+        return super().loadRes(anns)
+
+
+def keypoint_results_to_json(results, img_ids, cat_ids, num_keypoints):
+    """COCO keypoint results of ``(bbox_results, keypoint_results)`` per image.
+
+    The entry's ``score`` is the instance score ``bbox_results[label][i, 4]``, which the model has
+    already rescored (box score combined with the mean confident keypoint score). Each keypoint is
+    written (x - 0.5, y - 0.5, its own score): COCO keypoints are pixel indices. ``bbox`` (x, y, w,
+    h) is added for convenience.
+
+    Args:
+        results (list[tuple]): per image ``(bbox_results, keypoint_results)``, lists over classes of
+            ``np.ndarray[n, 5]`` and ``np.ndarray[n, K, 3]``.
+        img_ids (Sequence[int]): the COCO image id of each result.
+        cat_ids (Sequence[int]): the COCO category id of each class.
+        num_keypoints (int): K.
+
+    Returns:
+        list[dict]: COCO keypoint results.
+    """
+    # imported here: the datasets package imports this module while it initialises
+    from mmhrkpt.datasets.keypoint_meta import PIXEL_CENTER_OFFSET
+    json_results = []
+    for img_id, (bbox_result, keypoint_result) in zip(img_ids, results):
+        for label, (bboxes, keypoints) in enumerate(zip(bbox_result, keypoint_result)):
+            bboxes = np.asarray(bboxes, dtype=np.float64).reshape(-1, 5)
+            keypoints = np.asarray(keypoints, dtype=np.float64)
+            if keypoints.shape != (len(bboxes), num_keypoints, 3):
+                raise ValueError(
+                    f'image id={img_id}, label {label}: keypoint results of shape '
+                    f'{keypoints.shape}, expected [{len(bboxes)}, K={num_keypoints}, 3] '
+                    'to match the boxes')
+            if not len(bboxes):
+                continue
+            keypoints = keypoints.copy()
+            keypoints[..., :2] -= PIXEL_CENTER_OFFSET
+            flat = keypoints.reshape(len(bboxes), -1).tolist()
+            xywh = np.concatenate([bboxes[:, :2], bboxes[:, 2:4] - bboxes[:, :2]], 1).tolist()
+            scores = bboxes[:, 4].tolist()
+            category_id = cat_ids[label]
+            for i in range(len(bboxes)):
+                json_results.append(
+                    dict(image_id=img_id, category_id=category_id, keypoints=flat[i],
+                         score=scores[i], bbox=xywh[i]))
+    return json_results
+
+
+def evaluate_keypoint_results(coco, keypoints_file, sigmas, cat_ids, img_ids, logger=None):
+    """COCO keypoint AP of a results file against ``coco`` with the OKS ``sigmas`` (any K).
+
+    The ``bbox`` of each entry is ignored, so that the area of a detection (which decides whether an
+    unmatched one counts in APm / APl) is its keypoints' extent, as for the official COCO keypoint
+    results format.
+
+    Args:
+        coco (KeypointCOCO): the ground truth.
+        keypoints_file (str): COCO keypoint results json.
+        sigmas (np.ndarray[K]): OKS sigmas.
+        cat_ids, img_ids (Sequence[int]): what to evaluate.
+
+    Returns:
+        dict[str, float]: ``keypoints_AP``, ``keypoints_AP50``, ``keypoints_AP75``,
+        ``keypoints_APm``, ``keypoints_APl``, ``keypoints_AR``.
+    """
+    print_log('Evaluating keypoints...' if logger is not None else '\nEvaluating keypoints...',
+              logger=logger)
+    predictions = mmcv.load(keypoints_file)
+    for prediction in predictions:
+        prediction.pop('bbox', None)
+    coco_det = coco.loadRes(predictions)
+    coco_eval = COCOeval(coco, coco_det, 'keypoints')
+    coco_eval.params.kpt_oks_sigmas = np.asarray(sigmas, dtype=np.float64)
+    coco_eval.params.catIds = cat_ids
+    coco_eval.params.imgIds = img_ids
+    coco_eval.evaluate()
+    coco_eval.accumulate()
+    summary = io.StringIO()
+    with contextlib.redirect_stdout(summary):
+        coco_eval.summarize()
+    print_log('\n' + summary.getvalue(), logger=logger)
+    return OrderedDict((f'keypoints_{name}', float(f'{coco_eval.stats[i]:.4f}'))
+                       for i, name in enumerate(KEYPOINT_METRIC_NAMES))

@@ -1,0 +1,103 @@
+"""Curves from mmcv JSON training logs, saved as PNG:
+
+    python tools/analysis_tools/analyze_logs.py plot_curve work_dirs/x/*.log.json \
+        --keys loss keypoints_AP --out curves.png
+"""
+import argparse
+import json
+from collections import defaultdict
+
+import numpy as np
+
+
+def load_json_log(path):
+    """Parse an mmcv ``*.log.json``.
+
+    Returns:
+        dict: ``train`` and ``val``, each a dict of key -> (x, values) arrays, where x is the epoch
+        position (train: ``epoch - 1 + iter / iters_in_epoch``; val: the epoch just finished).
+    """
+    rows = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            row = json.loads(line)
+            if 'mode' in row and 'epoch' in row:
+                rows.append(row)
+    iters_in_epoch = defaultdict(int)
+    for row in rows:
+        if row['mode'] == 'train':
+            iters_in_epoch[row['epoch']] = max(iters_in_epoch[row['epoch']], row['iter'])
+    series = dict(train=defaultdict(lambda: ([], [])), val=defaultdict(lambda: ([], [])))
+    for row in rows:
+        mode = row['mode']
+        if mode == 'train':
+            x = row['epoch'] - 1 + row['iter'] / max(iters_in_epoch[row['epoch']], 1)
+        else:
+            x = row['epoch']
+        for key, value in row.items():
+            if key in ('mode', 'epoch', 'iter') or not isinstance(value, (int, float)):
+                continue
+            series[mode][key][0].append(x)
+            series[mode][key][1].append(value)
+    return {mode: {k: (np.asarray(xs), np.asarray(ys)) for k, (xs, ys) in s.items()}
+            for mode, s in series.items()}
+
+
+def plot_curves(log_paths, keys, out_file, title=None, legend=None):
+    """One panel per key (train losses and val metrics alike), one line per log; saved as PNG.
+
+    Returns:
+        list[str]: the keys that were found and plotted.
+    """
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+
+    logs = [load_json_log(p) for p in log_paths]
+    legend = legend or [str(p) for p in log_paths]
+    found = [k for k in keys if any(k in log['train'] or k in log['val'] for log in logs)]
+    missing = [k for k in keys if k not in found]
+    if not found:
+        raise ValueError(f'none of the keys {keys} is in {log_paths}')
+    fig, axes = plt.subplots(1, len(found), figsize=(4.5 * len(found), 3.6), squeeze=False)
+    for ax, key in zip(axes[0], found):
+        for log, name in zip(logs, legend):
+            mode = 'train' if key in log['train'] else 'val'
+            if key not in log[mode]:
+                continue
+            xs, ys = log[mode][key]
+            ax.plot(xs, ys, marker='o' if mode == 'val' else None, markersize=4, label=name)
+        ax.set_title(key)
+        ax.set_xlabel('epoch')
+        ax.grid(alpha=0.3)
+        if len(logs) > 1:
+            ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(out_file, dpi=100)
+    plt.close(fig)
+    if missing:
+        print(f'not in the log(s): {missing}')
+    return found
+
+
+def main():
+    parser = argparse.ArgumentParser(description='Analyze training logs')
+    sub = parser.add_subparsers(dest='task', required=True)
+    plot = sub.add_parser('plot_curve', help='plot curves of the given keys')
+    plot.add_argument('json_logs', nargs='+', help='*.log.json files')
+    plot.add_argument('--keys', nargs='+', default=['loss', 'loss_keypoint', 'keypoints_AP'])
+    plot.add_argument('--legend', nargs='+', default=None)
+    plot.add_argument('--title', default=None)
+    plot.add_argument('--out', required=True, help='output PNG')
+    args = parser.parse_args()
+    found = plot_curves(args.json_logs, args.keys, args.out, title=args.title, legend=args.legend)
+    print(f'wrote {args.out} ({", ".join(found)})')
+
+
+if __name__ == '__main__':
+    main()
