@@ -1,5 +1,5 @@
 # The embedded default (`make demo`): HRNet-W18 Keypoint R-CNN on the synthetic people of
-# tools/make_synthetic.py (1200 train / 100 val images of 256x256), trained from scratch on 2 CPU
+# tools/misc/make_synthetic.py (1200 train / 100 val images of 256x256), trained from scratch on 2 CPU
 # cores: 1500 iterations of 4 images (5 epochs), evaluated after each epoch (README: measured time
 # and AP).
 # It inherits the real W18 model and COCO dataset configs and shrinks what must shrink:
