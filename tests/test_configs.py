@@ -51,7 +51,7 @@ def test_config_builds(path):
 
 @pytest.fixture(scope='module')
 def tiny_synthetic(tmp_path_factory):
-    from mmhrkpt.datasets.synthetic import generate_synthetic_coco
+    from mmhrkpt.testing.synthetic import generate_synthetic_coco
     return generate_synthetic_coco(str(tmp_path_factory.mktemp('syn')), 2, 1, seed=0,
                                    progress=False, preview=False)
 

@@ -18,7 +18,7 @@ say() { printf '\n[demo %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
 if [ ! -f "$DATA/annotations/person_keypoints_val.json" ]; then
   say "generating synthetic data: $NUM_TRAIN train + $NUM_VAL val images in $DATA"
-  $PY tools/make_synthetic.py "$DATA" --num-train "$NUM_TRAIN" --num-val "$NUM_VAL" --seed "$SEED"
+  $PY tools/misc/make_synthetic.py "$DATA" --num-train "$NUM_TRAIN" --num-val "$NUM_VAL" --seed "$SEED"
 else
   say "using the synthetic data already in $DATA"
 fi

@@ -11,7 +11,3 @@ __all__ = [
     'LoadKeypointAnnotations', 'KeypointResize', 'KeypointRandomFlip', 'KeypointFormatBundle',
     'KEYPOINT_META_KEYS'
 ]
-
-from .synthetic import generate_synthetic_coco  # noqa: E402
-
-__all__ += ['generate_synthetic_coco']

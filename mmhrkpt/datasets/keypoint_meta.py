@@ -15,14 +15,14 @@ COCO_KEYPOINT_NAMES = (
     'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist', 'left_hip', 'right_hip', 'left_knee',
     'right_knee', 'left_ankle', 'right_ankle')
 
+# COCO's person skeleton, 0-based (COCO's json numbers the keypoints from 1: add one there).
+COCO_SKELETON = ((15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7),
+                 (6, 8), (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6))
+
 # The OKS sigmas of the 17 COCO keypoints, as cocoapi's ``COCOeval.Params.setKpParams`` sets them.
 COCO_SIGMAS = np.array([
     .26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89
 ]) / 10.0
-
-#: COCO's 17-keypoint skeleton, 0-based (the json's 1-based ``skeleton`` minus one).
-COCO_SKELETON = ((15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7),
-                 (6, 8), (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6))
 
 # mmdet's Collect meta keys plus the flip pairs the model needs for flip testing.
 KEYPOINT_META_KEYS = ('filename', 'ori_filename', 'ori_shape', 'img_shape', 'pad_shape',

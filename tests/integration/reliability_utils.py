@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mmhrkpt.datasets.synthetic import generate_synthetic_coco
+from mmhrkpt.testing.synthetic import generate_synthetic_coco
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent

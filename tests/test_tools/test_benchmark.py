@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mmhrkpt.datasets.synthetic import generate_synthetic_coco
+from mmhrkpt.testing.synthetic import generate_synthetic_coco
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = str(ROOT / 'tools' / 'benchmark.py')

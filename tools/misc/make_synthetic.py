@@ -1,13 +1,13 @@
 """Write the synthetic COCO-keypoints data set (no COCO download needed).
 
-    python tools/make_synthetic.py data/synthetic --num-train 500 --num-val 100 --seed 0
+    python tools/misc/make_synthetic.py data/synthetic --num-train 500 --num-val 100 --seed 0
 
 writes OUT/images/{train,val}/*.jpg, OUT/annotations/person_keypoints_{train,val}.json and
-OUT/preview.png (train images with their ground truth drawn). See mmhrkpt/datasets/synthetic.py.
+OUT/preview.png (train images with their ground truth drawn). See mmhrkpt/testing/synthetic/.
 """
 import argparse
 
-from mmhrkpt.datasets.synthetic import generate_synthetic_coco
+from mmhrkpt.testing.synthetic import generate_synthetic_coco
 
 
 def parse_args():

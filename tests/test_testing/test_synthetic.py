@@ -1,4 +1,5 @@
-"""The synthetic COCO-keypoints generator: determinism, COCO validity, labels, the CLI."""
+"""The synthetic COCO-keypoints generator: determinism, COCO validity, labels, the CLI, and that
+``import mmhrkpt`` leaves it out."""
 import json
 import os
 import os.path as osp
@@ -10,9 +11,10 @@ import numpy as np
 import pytest
 from pycocotools.coco import COCO
 
-from mmhrkpt.datasets import COCO_KEYPOINT_NAMES
-from mmhrkpt.datasets.synthetic import (KEYPOINT_NAMES, L_ELBOW, LEFT_HUES, R_ELBOW, RIGHT_HUES,
-                                        SKELETON, generate_synthetic_coco)
+from mmhrkpt.datasets import COCO_KEYPOINT_NAMES, COCO_SKELETON
+from mmhrkpt.testing.synthetic import (LEFT_HUES, RIGHT_HUES, generate_synthetic_coco,
+                                       synthesize_image)
+from mmhrkpt.testing.synthetic.figure import L_ELBOW, R_ELBOW
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -71,8 +73,8 @@ def test_pycocotools_loads(tmp_path):
         coco = COCO(out[split]['ann_file'])
         assert coco.getCatIds() == [1]
         category = coco.loadCats(1)[0]
-        assert category['keypoints'] == list(KEYPOINT_NAMES) == list(COCO_KEYPOINT_NAMES)
-        assert category['skeleton'] == [list(pair) for pair in SKELETON]
+        assert category['keypoints'] == list(COCO_KEYPOINT_NAMES)
+        assert category['skeleton'] == [[i + 1, j + 1] for i, j in COCO_SKELETON]  # 1-based
         assert len(coco.getImgIds()) == num == out[split]['num_images']
         assert len(coco.getAnnIds()) == out[split]['num_persons'] > 0
         for info in coco.loadImgs(coco.getImgIds()):
@@ -173,7 +175,7 @@ def test_left_right_colours_differ(sample):
 def test_cli(tmp_path):
     out_dir = str(tmp_path / 'synthetic')
     proc = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'make_synthetic.py'), out_dir, '--num-train', '3',
+        [sys.executable, osp.join(REPO, 'tools', 'misc', 'make_synthetic.py'), out_dir, '--num-train', '3',
          '--num-val', '2', '--seed', '1', '--image-size', '128', '160'],
         cwd=REPO, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=REPO))
     assert proc.returncode == 0, proc.stderr
@@ -187,3 +189,21 @@ def test_cli(tmp_path):
     assert f'{num_small} small persons with a box only' in proc.stdout
     assert osp.join(out_dir, 'preview.png') in proc.stdout
     assert cv2.imread(osp.join(out_dir, 'images', 'val', '000000000002.jpg')).shape == (128, 160, 3)
+
+
+def test_bad_arguments_name_the_argument(tmp_path):
+    with pytest.raises(ValueError, match='img_ext'):
+        generate_synthetic_coco(str(tmp_path), 1, 0, img_ext='.bmp', progress=False)
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match='max_persons'):
+        synthesize_image(rng, (64, 64), max_persons=0)
+    with pytest.raises(ValueError, match='max_occluders'):
+        synthesize_image(rng, (64, 64), max_occluders=-1)
+
+
+def test_import_mmhrkpt_does_not_load_the_generator():
+    code = ("import sys, mmhrkpt; loaded = [m for m in sys.modules if m.startswith('mmhrkpt') "
+            "and 'synthetic' in m]; assert not loaded, loaded")
+    proc = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=REPO))
+    assert proc.returncode == 0, proc.stderr
