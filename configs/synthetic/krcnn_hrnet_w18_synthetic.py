@@ -14,7 +14,7 @@ channels = 64
 model = dict(
     # NHWC memory layout for oneDNN's CPU convolutions and SparseRoIAlign's pixel-major products:
     # 0.925 -> 0.847 s per iteration (channels_last) -> 0.679 s (SparseRoIAlign for both RoI
-    # extractors), `tools/benchmark.py profile` of this config (docs/benchmarks.md).
+    # extractors), `tools/analysis_tools/benchmark.py profile` of this config (docs/benchmarks.md).
     channels_last=True,
     backbone=dict(
         extra=dict(

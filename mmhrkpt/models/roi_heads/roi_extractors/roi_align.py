@@ -11,7 +11,7 @@ pixels, the weights being the bilinear weights of its sampling points divided by
 ``out = A @ F`` with ``F`` the features as Tensor[Q, C] (pixel-major, which is free for a
 ``channels_last`` map) and ``A`` a sparse Tensor[P, Q], and the gradient is ``A^T @ grad_out``.
 Both products run in MKL's sparse kernels; torchvision's CPU backward is a single-threaded loop that
-scatters every sample point (``tools/benchmark.py profile`` of the synthetic demo: 27 % of a
+scatters every sample point (``tools/analysis_tools/benchmark.py profile`` of the synthetic demo: 27 % of a
 training iteration, docs/benchmarks.md).
 
 The weights follow mmcv's ``roi_align_forward_cpu`` / torchvision's ``roi_align`` exactly (the tests
