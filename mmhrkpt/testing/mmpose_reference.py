@@ -1,5 +1,5 @@
 """mmpose 0.29's heatmap codecs in mmhrkpt's RoI contract: the oracle of the codec tests and the
-baseline of ``tools/benchmark.py codec``; plus the synthetic heatmaps both feed them.
+baseline of ``tools/analysis_tools/benchmark.py codec``; plus the synthetic heatmaps both feed them.
 
 Shape legend: N RoIs, K keypoints, (H, W) the heatmap size.
 

@@ -1,7 +1,7 @@
 """mmpose 0.29 as the oracle of the codec tests, plus the random inputs they share.
 
 The encode / decode oracles and the frame they are called in live in
-``mmhrkpt.testing.mmpose_reference`` (shared with ``tools/benchmark.py codec``).
+``mmhrkpt.testing.mmpose_reference`` (shared with ``tools/analysis_tools/benchmark.py codec``).
 """
 from types import SimpleNamespace
 

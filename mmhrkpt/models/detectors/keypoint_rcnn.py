@@ -22,8 +22,9 @@ class KeypointRCNN(TwoStageDetector):
     Args:
         channels_last (bool): keep convolution weights and the input batch in
             ``torch.channels_last`` memory layout (NHWC strides; shapes are unchanged). On x86
-            CPUs oneDNN's convolutions are faster in that layout (``tools/benchmark.py profile``,
-            docs/benchmarks.md); results equal the default layout's up to float rounding.
+            CPUs oneDNN's convolutions are faster in that layout
+            (``tools/analysis_tools/benchmark.py profile``, docs/benchmarks.md); results equal the
+            default layout's up to float rounding.
         Other arguments: mmdet's ``TwoStageDetector``.
     """
 

@@ -1,6 +1,6 @@
-"""tools/benchmark.py as a user runs it: every subcommand writes its JSON, figures are sane, and the
-codec comparison agrees with mmpose. No figure is compared with a time: the benchmark measures, it does
-not assert (docs/benchmarks.md)."""
+"""tools/analysis_tools/benchmark.py as a user runs it: every subcommand writes its JSON, figures are
+sane, and the codec comparison agrees with mmpose. No figure is compared with a time: the benchmark
+measures, it does not assert (docs/benchmarks.md)."""
 import json
 import math
 import os
@@ -13,7 +13,7 @@ import pytest
 from mmhrkpt.testing.synthetic import generate_synthetic_coco
 
 ROOT = Path(__file__).resolve().parents[2]
-TOOL = str(ROOT / 'tools' / 'benchmark.py')
+TOOL = str(ROOT / 'tools' / 'analysis_tools' / 'benchmark.py')
 
 # The tiny model the tool tests share.
 TINY_CONFIG = ROOT / 'tests' / 'data' / 'tiny_krcnn.py'

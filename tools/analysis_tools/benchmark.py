@@ -1,23 +1,38 @@
-"""Benchmarks: codecs vs mmpose, training throughput, inference latency, per-part profile.
+"""Benchmarks: codecs vs mmpose, RoIAlign layers, training throughput, inference latency, per-part
+profile.
 
-    python tools/benchmark.py codec [--num-rois 100 1000] [--device cpu|cuda] [--repeat 5]
-    python tools/benchmark.py roi-align [--num-rois 128 512] [--channels-last]
-    python tools/benchmark.py train CONFIG [--img-size 512] [--batch 2] [--iters 10] [--warmup 3]
-                                           [--fp16] [--vs-torchvision]
-    python tools/benchmark.py infer CONFIG [--img-size 512] [--iters 20] [--vs-torchvision]
-    python tools/benchmark.py profile CONFIG [--data-root DIR] [--vs-torchvision] [--top-ops 15]
+    python tools/analysis_tools/benchmark.py codec [--num-rois 100 1000] [--device cpu|cuda] [--repeat 5]
+    python tools/analysis_tools/benchmark.py roi-align [--num-rois 128 512] [--channels-last]
+    python tools/analysis_tools/benchmark.py train CONFIG [--img-size 512] [--batch 2] [--iters 10]
+                                                          [--warmup 3] [--fp16] [--vs-torchvision]
+    python tools/analysis_tools/benchmark.py infer CONFIG [--img-size 512] [--iters 20] [--vs-torchvision]
+    python tools/analysis_tools/benchmark.py profile CONFIG [--data-root DIR] [--vs-torchvision]
+                                                            [--top-ops 15]
 
 Every subcommand takes --json OUT.json (figures + machine info). docs/benchmarks.md explains the
-figures; the logic is mmhrkpt/apis/benchmark.py.
+figures. This file parses arguments; the modules beside it measure: benchmark_codec.py,
+benchmark_roi_align.py, benchmark_model.py (train, infer), benchmark_profile.py and benchmark_utils.py
+(timing, memory, machine info, JSON). Figures are printed and written, never asserted: the tests check
+keys and agreement, never time.
 """
 import argparse
+import os
 import sys
 
-import torch
-from mmcv import DictAction
+# The helper modules sit beside this file and are imported by name, wherever the tool is run from.
+_TOOL_DIR = os.path.dirname(os.path.abspath(__file__))
+if _TOOL_DIR not in (os.path.abspath(p) for p in sys.path):
+    sys.path.insert(0, _TOOL_DIR)
 
-import mmhrkpt  # noqa: F401  (mmpose through mmhrkpt, registries)
-from mmhrkpt.apis import benchmark
+import benchmark_codec  # noqa: E402
+import benchmark_model  # noqa: E402
+import benchmark_profile  # noqa: E402
+import benchmark_roi_align  # noqa: E402
+import benchmark_utils  # noqa: E402
+import torch  # noqa: E402
+from mmcv import DictAction  # noqa: E402
+
+import mmhrkpt  # noqa: F401,E402  (mmpose through mmhrkpt, registries)
 
 
 def _common(parser, model=True):
@@ -32,7 +47,7 @@ def _common(parser, model=True):
         parser.add_argument('--img-size', type=int, default=512, help='square image side S')
         parser.add_argument('--vs-torchvision', action='store_true',
                             help="also torchvision's keypointrcnn_resnet50_fpn on the same inputs")
-        parser.add_argument('--tv-variant', choices=benchmark.TORCHVISION_VARIANTS,
+        parser.add_argument('--tv-variant', choices=benchmark_model.TORCHVISION_VARIANTS,
                             default='finetune',
                             help='torchvision backbone layout: finetune = FrozenBN + 3 trainable '
                             'layers (as with pre-trained weights), scratch = weights=None '
@@ -55,16 +70,16 @@ def parse_args(argv=None):
     p = sub.add_parser('codec', help='heatmap encode/decode vs mmpose 0.29')
     _common(p, model=False)
     p.add_argument('--num-rois', type=int, nargs='+', default=[100, 1000], help='N values')
-    p.add_argument('--methods', nargs='+', choices=benchmark.CODEC_METHODS,
-                   default=list(benchmark.CODEC_METHODS))
+    p.add_argument('--methods', nargs='+', choices=benchmark_codec.CODEC_METHODS,
+                   default=list(benchmark_codec.CODEC_METHODS))
     p.add_argument('--repeat', type=int, default=5, help='timed calls per figure (median)')
 
     p = sub.add_parser('roi-align', help="RoIAlign layers (mmcv's, TVRoIAlign, SparseRoIAlign): "
                        'forward / backward time and agreement')
     _common(p, model=False)
     p.add_argument('--num-rois', type=int, nargs='+', default=[128, 512], help='N values')
-    p.add_argument('--layers', nargs='+', choices=benchmark.ROI_ALIGN_LAYERS,
-                   default=list(benchmark.ROI_ALIGN_LAYERS))
+    p.add_argument('--layers', nargs='+', choices=benchmark_roi_align.ROI_ALIGN_LAYERS,
+                   default=list(benchmark_roi_align.ROI_ALIGN_LAYERS))
     p.add_argument('--sampling-ratios', type=int, nargs='+', default=[2, 0],
                    help='0: adaptive (mmdet\'s box default)')
     p.add_argument('--channels', type=int, default=64)
@@ -104,37 +119,37 @@ def main(argv=None):
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    machine = benchmark.machine_info(args.device)
+    machine = benchmark_utils.machine_info(args.device)
     if args.command == 'codec':
-        results = benchmark.bench_codec(args.num_rois, args.methods, args.device, args.repeat,
-                                        args.seed)
-        print(benchmark.format_codec(results))
+        results = benchmark_codec.bench_codec(args.num_rois, args.methods, args.device,
+                                              args.repeat, args.seed)
+        print(benchmark_codec.format_codec(results))
     elif args.command == 'roi-align':
-        results = benchmark.bench_roi_align(
+        results = benchmark_roi_align.bench_roi_align(
             args.num_rois, layers=args.layers, sampling_ratios=args.sampling_ratios,
             channels=args.channels, feat_size=args.feat_size, device=args.device,
             repeat=args.repeat, seed=args.seed, channels_last=args.channels_last)
-        print(benchmark.format_roi_align(results))
+        print(benchmark_roi_align.format_roi_align(results))
     elif args.command == 'train':
-        results = benchmark.bench_train(
+        results = benchmark_model.bench_train(
             args.config, args.img_size, args.batch, args.iters, args.warmup, args.device,
             args.fp16, args.vs_torchvision, args.tv_variant, args.cfg_options, args.seed,
             args.jitter_proposals)
-        print(benchmark.format_train(results))
+        print(benchmark_model.format_train(results))
     elif args.command == 'infer':
-        results = benchmark.bench_infer(
+        results = benchmark_model.bench_infer(
             args.config, args.img_size, args.iters, args.warmup, args.device, args.vs_torchvision,
             args.tv_variant, args.cfg_options, args.seed, args.top_ops)
-        print(benchmark.format_infer(results))
+        print(benchmark_model.format_infer(results))
     else:
-        results = benchmark.bench_profile(
+        results = benchmark_profile.bench_profile(
             args.config, args.img_size, args.batch, args.iters, args.warmup, args.device,
             args.data_root, args.vs_torchvision, args.tv_variant, args.top_ops, args.cfg_options,
             args.seed, args.jitter_proposals)
-        print(benchmark.format_profile(results))
+        print(benchmark_profile.format_profile(results))
     if args.json:
-        benchmark.write_json(args.json, args.command, dict(vars(args), argv=sys.argv), results,
-                             machine)
+        benchmark_utils.write_json(args.json, args.command, dict(vars(args), argv=sys.argv),
+                                   results, machine)
         print(f'figures written to {args.json}')
 
 

@@ -1,0 +1,221 @@
+"""``benchmark.py profile``: one training iteration broken down into its parts (exclusive times
+that add up to the iteration), plus data loading from a real ``CocoKeypointDataset`` when one is given.
+
+The same step as ``benchmark.py train`` (:class:`benchmark_model.TrainStep`), its model's modules
+wrapped in :class:`benchmark_utils.RegionTimer` regions.
+"""
+import glob
+import os
+import time
+from collections import OrderedDict
+from functools import partial
+
+import numpy as np
+import torch
+from benchmark_model import (TORCHVISION_DIFFERENCES, TrainStep, build_mmdet_model, build_torchvision_model,
+                             check_iters, count_box_rois, count_keypoint_rois, count_pooled, format_notes,
+                             format_top_ops, load_config, mean_counts, model_inputs, normalised_images,
+                             synthetic_batches)
+from benchmark_utils import RegionTimer, format_table, profile_top_ops, release_memory, synchronize
+
+PROFILE_PARTS = ('input transform', 'backbone', 'neck', 'rpn', 'rpn proposals (nms)',
+                 'box assign+sample', 'box head', 'keypoint head', 'codecs (target encoding)',
+                 'loss', 'backward', 'optimizer step', 'other')
+
+
+def _wrap_mmdet(timer, model):
+    roi_head = model.roi_head
+    timer.wrap(model.backbone, 'forward', 'backbone')
+    if model.with_neck:
+        timer.wrap(model.neck, 'forward', 'neck')
+    timer.wrap(model.rpn_head, 'forward_train', 'rpn')
+    timer.wrap(model.rpn_head, 'loss', 'loss')
+    timer.wrap(model.rpn_head, 'get_bboxes', 'rpn proposals (nms)',
+               count=lambda a, k, out: ('proposals per batch', sum(len(p) for p in out)))
+    timer.wrap(roi_head.bbox_assigner, 'assign', 'box assign+sample')
+    timer.wrap(roi_head.bbox_sampler, 'sample', 'box assign+sample')
+    timer.wrap(roi_head, '_bbox_forward', 'box head', count=count_box_rois)
+    timer.wrap(roi_head.bbox_head, 'get_targets', 'loss')
+    timer.wrap(roi_head.bbox_head, 'loss', 'loss')
+    timer.wrap(roi_head, '_keypoint_forward', 'keypoint head', count=count_keypoint_rois)
+    timer.wrap(roi_head.keypoint_head, 'get_targets', 'codecs (target encoding)')
+    timer.wrap(roi_head.keypoint_head, 'loss', 'loss')
+    timer.wrap(model, '_parse_losses', 'loss')
+
+
+def _wrap_torchvision(timer, model):
+    from torchvision.models.detection import roi_heads as tv_roi_heads
+    heads = model.roi_heads
+    timer.wrap(model.transform, 'forward', 'input transform')
+    timer.wrap(model.backbone.body, 'forward', 'backbone')
+    timer.wrap(model.backbone.fpn, 'forward', 'neck')
+    timer.wrap(model.rpn, 'forward', 'rpn')
+    timer.wrap(model.rpn, 'filter_proposals', 'rpn proposals (nms)',
+               count=lambda a, k, out: ('proposals per batch', sum(len(p) for p in out[0])))
+    timer.wrap(model.rpn, 'assign_targets_to_anchors', 'loss')
+    timer.wrap(model.rpn, 'compute_loss', 'loss')
+    timer.wrap(heads, 'select_training_samples', 'box assign+sample')
+    timer.wrap(heads.box_roi_pool, 'forward', 'box head', count=count_pooled('box RoIs per batch'))
+    timer.wrap(heads.box_head, 'forward', 'box head')
+    timer.wrap(heads.box_predictor, 'forward', 'box head')
+    timer.wrap(heads.keypoint_roi_pool, 'forward', 'keypoint head',
+               count=count_pooled('keypoint RoIs per batch'))
+    timer.wrap(heads.keypoint_head, 'forward', 'keypoint head')
+    timer.wrap(heads.keypoint_predictor, 'forward', 'keypoint head')
+    timer.wrap(tv_roi_heads, 'fastrcnn_loss', 'loss')
+    timer.wrap(tv_roi_heads, 'keypointrcnn_loss', 'loss')
+    timer.wrap(tv_roi_heads, 'keypoints_to_heatmap', 'codecs (target encoding)')
+
+
+def _profile_model(build, kind, batches, iters, warmup, device, top_ops, jitter_proposals):
+    model = build()
+    step = TrainStep(model, kind, device, jitter_proposals=jitter_proposals)
+    data = [model_inputs(kind, b, device) for b in batches]
+    timer = RegionTimer(device)
+    (_wrap_mmdet if kind == 'mmdet' else _wrap_torchvision)(timer, model)
+    per_iter, counts, totals = [], [], []
+    try:
+        for i in range(warmup + iters):
+            timer.reset()
+            synchronize(device)
+            start = time.perf_counter()
+            step(data[i % len(data)], timer)
+            synchronize(device)
+            if i >= warmup:
+                totals.append(1e3 * (time.perf_counter() - start))
+                per_iter.append({k: 1e3 * v for k, v in timer.exclusive.items()})
+                counts.append(dict(timer.counts))
+        ops = profile_top_ops(partial(step, data[0]), device, top_ops) if top_ops else None
+    finally:
+        timer.restore()
+    parts = OrderedDict((part, float(np.median([it.get(part, 0.0) for it in per_iter])))
+                        for part in PROFILE_PARTS)
+    result = OrderedDict(
+        parts_ms=parts, parts_sum_ms=float(sum(parts.values())),
+        iteration_ms_median=float(np.median(totals)),
+        counts=mean_counts(counts),
+        top_ops=ops)
+    del step, model, data
+    release_memory()
+    return result
+
+
+def _find_dataset_files(data_root):
+    """``(ann_file, img_prefix)`` of the training split under ``data_root`` (COCO or synthetic)."""
+    anns = sorted(glob.glob(os.path.join(data_root, 'annotations', 'person_keypoints_train*.json')))
+    if not anns:
+        raise FileNotFoundError(f'no annotations/person_keypoints_train*.json under {data_root}')
+    for prefix in ('images/train', 'train2017', 'images/train2017'):
+        if os.path.isdir(os.path.join(data_root, prefix)):
+            return anns[0], os.path.join(data_root, prefix) + '/'
+    raise FileNotFoundError(f'no images/train/ or train2017/ under {data_root}')
+
+
+def bench_data_loading(config, data_root, batch_size=2, iters=5, warmup=1, cfg_options=None):
+    """ms to produce one batch from the config's training ``CocoKeypointDataset`` and pipeline
+    (``workers_per_gpu=0``: the work one loader worker does per batch, in the main process)."""
+    from mmdet.datasets import build_dataloader, build_dataset
+
+    import mmhrkpt  # noqa: F401
+    cfg = load_config(config, cfg_options)
+    ann_file, img_prefix = _find_dataset_files(data_root)
+    dataset_cfg = cfg.data.train
+    while 'dataset' in dataset_cfg:  # RepeatDataset and friends
+        dataset_cfg = dataset_cfg.dataset
+    dataset_cfg.ann_file, dataset_cfg.img_prefix = ann_file, img_prefix
+    dataset = build_dataset(cfg.data.train)
+    loader = build_dataloader(dataset, samples_per_gpu=batch_size, workers_per_gpu=0, num_gpus=1,
+                              dist=False, shuffle=True, seed=0, persistent_workers=False)
+    times = []
+    it = iter(loader)
+    for i in range(warmup + iters):
+        start = time.perf_counter()
+        try:
+            next(it)
+        except StopIteration:
+            it = iter(loader)
+            next(it)
+        if i >= warmup:
+            times.append(1e3 * (time.perf_counter() - start))
+    return OrderedDict(batch_ms_median=float(np.median(times)), batch_size=batch_size,
+                       ann_file=ann_file, img_prefix=img_prefix, num_images=len(dataset),
+                       batch_ms_all=times)
+
+
+def bench_profile(config, img_size=512, batch_size=2, iters=3, warmup=1, device='cpu',
+                  data_root=None, vs_torchvision=False, torchvision_variant='finetune', top_ops=0,
+                  cfg_options=None, seed=0, jitter_proposals=0):
+    """One training iteration split into ``PROFILE_PARTS`` (medians over ``iters`` iterations).
+
+    Parts are exclusive wall times and add up to the iteration: 'other' is the forward glue outside the
+    named parts (mmdet's bbox2roi, RoI expansion, sampling bookkeeping; torchvision's proposal matching
+    for the keypoint branch...). 'loss' gathers every loss and its targets except the keypoint heatmap
+    targets ('codecs'): RPN anchor targets and loss, box targets and loss, keypoint loss, loss sum.
+    Data loading is measured apart (``data_root``: a COCO-format keypoint dataset), else n/a.
+    ``jitter_proposals``: as :func:`benchmark_model.bench_train`.
+    """
+    check_iters(iters, warmup)
+    device = torch.device(device)
+    torch.manual_seed(seed)
+    batches = synthetic_batches(max(1, min(4, warmup + iters)), batch_size, img_size, seed=seed)
+    result = OrderedDict(config=config, img_size=img_size, batch_size=batch_size, iters=iters,
+                         warmup=warmup, device=str(device), jitter_proposals=jitter_proposals,
+                         notes=[])
+    result['ours'] = _profile_model(
+        lambda: build_mmdet_model(config, device, train=True, cfg_options=cfg_options,
+                                  bn_images=normalised_images(batches)), 'mmdet',
+        batches, iters, warmup, device, top_ops, jitter_proposals)
+    if data_root:
+        result['data_loading'] = bench_data_loading(config, data_root, batch_size,
+                                                    cfg_options=cfg_options)
+    else:
+        result['data_loading'] = None
+        result['notes'].append('data loading: n/a (give --data-root with a COCO-format keypoint '
+                               'dataset)')
+    if vs_torchvision:
+        result['torchvision_variant'] = torchvision_variant
+        result['torchvision'] = _profile_model(
+            lambda: build_torchvision_model(img_size, device, train=True,
+                                            variant=torchvision_variant),
+            'torchvision', batches, iters, warmup, device, top_ops, jitter_proposals)
+        result['differences'] = list(TORCHVISION_DIFFERENCES)
+    return result
+
+
+def format_profile(result):
+    ours, tv = result['ours'], result.get('torchvision')
+    total = ours['parts_sum_ms']
+    headers = ['part', 'ours ms', 'ours %']
+    if tv:
+        headers += ['torchvision ms', 'tv %', 'ours/tv']
+    rows = []
+    for part in PROFILE_PARTS:
+        row = [part, ours['parts_ms'][part], 100 * ours['parts_ms'][part] / total]
+        if tv:
+            tv_ms = tv['parts_ms'][part]
+            row += [tv_ms, 100 * tv_ms / tv['parts_sum_ms'],
+                    ours['parts_ms'][part] / tv_ms if tv_ms > 0 else None]
+        rows.append(row)
+    row = ['iteration (sum of parts)', total, 100.0]
+    if tv:
+        row += [tv['parts_sum_ms'], 100.0, total / tv['parts_sum_ms']]
+    rows.append(row)
+    row = ['iteration (wall, median)', ours['iteration_ms_median'], None]
+    if tv:
+        row += [tv['iteration_ms_median'], None,
+                ours['iteration_ms_median'] / tv['iteration_ms_median']]
+    rows.append(row)
+    loading = result.get('data_loading')
+    row = ['data loading (per batch, apart)', loading['batch_ms_median'] if loading else None, None]
+    if tv:
+        row += [None, None, None]
+    rows.append(row)
+    text = (f"profile {result['config']}  S={result['img_size']} B={result['batch_size']} "
+            f"median of {result['iters']} iterations (after {result['warmup']}) "
+            f"device={result['device']} jitter-proposals={result['jitter_proposals']}\n")
+    text += format_table(headers, rows)
+    for name, res in (('ours', ours), ('torchvision', tv)):
+        if res:
+            text += f'\n{name}: ' + ', '.join(f'{k} {v:.0f}' for k, v in res['counts'].items())
+    text += format_top_ops((('ours', ours), ('torchvision', tv)))
+    return text + format_notes(result)
