@@ -9,6 +9,7 @@ import random
 import numpy as np
 import torch
 
+
 def _to_hex(array, dtype):
     return np.ascontiguousarray(array, dtype=dtype).tobytes().hex()
 
@@ -40,10 +41,12 @@ def get_rng_state():
     cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
     return dict(
         python=dict(version=version, internal=_to_hex(internal, '<u4'), gauss=gauss),
-        numpy=dict(bit_generator=np_state['bit_generator'],
-                   key=_to_hex(np_state['state']['key'], '<u4'),
-                   pos=int(np_state['state']['pos']), has_gauss=int(np_state['has_gauss']),
-                   gauss=float(np_state['gauss'])),
+        numpy=dict(
+            bit_generator=np_state['bit_generator'],
+            key=_to_hex(np_state['state']['key'], '<u4'),
+            pos=int(np_state['state']['pos']),
+            has_gauss=int(np_state['has_gauss']),
+            gauss=float(np_state['gauss'])),
         torch=_torch_state_hex(torch.get_rng_state()),
         cuda=[_torch_state_hex(state) for state in cuda])
 
@@ -55,10 +58,12 @@ def set_rng_state(state):
     internal = tuple(int(v) for v in _from_hex(py['internal'], '<u4'))
     random.setstate((py['version'], internal, py['gauss']))
     npy = state['numpy']
-    np.random.set_state(dict(
-        bit_generator=npy['bit_generator'],
-        state=dict(key=_from_hex(npy['key'], '<u4').astype(np.uint32), pos=npy['pos']),
-        has_gauss=npy['has_gauss'], gauss=npy['gauss']))
+    np.random.set_state(
+        dict(
+            bit_generator=npy['bit_generator'],
+            state=dict(key=_from_hex(npy['key'], '<u4').astype(np.uint32), pos=npy['pos']),
+            has_gauss=npy['has_gauss'],
+            gauss=npy['gauss']))
     torch.set_rng_state(_torch_state(state['torch']))
     cuda = state.get('cuda') or []
     if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():

@@ -51,10 +51,8 @@ def unknown_type_message(type_name, registry_name):
         # 'scope.Type' from mmdet's
         prefix = '' if reg.scope in _OWN_SCOPES else f'{reg.scope}.'
         keys += [prefix + key for key in reg.module_dict]
-    return (f"'{type_name}' is not in the {registry_name} registry"
-            + did_you_mean(close_matches(type_name, keys)))
-
-
+    return (f"'{type_name}' is not in the {registry_name} registry" +
+            did_you_mean(close_matches(type_name, keys)))
 
 
 def _check_type(cfg, registry, where, errors):

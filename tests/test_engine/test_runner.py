@@ -28,9 +28,12 @@ class _Toy(torch.nn.Module):
 
 def _runner(work_dir, epoch=0):
     model = _Toy()
-    runner = AtomicEpochBasedRunner(model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
-                                    work_dir=str(work_dir), logger=logging.getLogger('atomic'),
-                                    max_epochs=10)
+    runner = AtomicEpochBasedRunner(
+        model,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        work_dir=str(work_dir),
+        logger=logging.getLogger('atomic'),
+        max_epochs=10)
     runner._epoch = epoch
     return runner
 
@@ -106,6 +109,7 @@ def test_rng_state_round_trip():
 
 
 class _DrawingHook(Hook):
+
     def after_train_epoch(self, runner):
         _draw()
 
@@ -123,12 +127,14 @@ def test_iter_based_runner_saves_atomically_and_resumes(tmp_path):
     from mmcv.runner import CheckpointHook
     from torch.utils.data import DataLoader
 
-
     def runner_for(work_dir):
         model = _Toy()
-        return AtomicIterBasedRunner(model, work_dir=str(work_dir),
-                                     optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
-                                     logger=logging.getLogger('atomic'), max_iters=3)
+        return AtomicIterBasedRunner(
+            model,
+            work_dir=str(work_dir),
+            optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+            logger=logging.getLogger('atomic'),
+            max_iters=3)
 
     loader = DataLoader(torch.ones(8, 4), batch_size=2)
     runner = runner_for(tmp_path)

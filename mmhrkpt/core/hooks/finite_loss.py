@@ -18,8 +18,7 @@ class FiniteLossHook(Hook):
 
     def after_train_iter(self, runner):
         log_vars = (runner.outputs or {}).get('log_vars', {})
-        bad = {k: v for k, v in log_vars.items()
-               if isinstance(v, (float, int)) and not math.isfinite(v)}
+        bad = {k: v for k, v in log_vars.items() if isinstance(v, (float, int)) and not math.isfinite(v)}
         if not bad:
             loss = runner.outputs.get('loss', None)
             if torch.is_tensor(loss) and not torch.isfinite(loss).all():
@@ -29,7 +28,6 @@ class FiniteLossHook(Hook):
             raise FloatingPointError(
                 f'Non-finite loss at iteration {runner.iter + 1} (epoch {runner.epoch + 1}): '
                 f'{what}. Training stopped; the last checkpoint written is the last good one.')
-
 
 
 def place_finite_loss_hook(runner, logger):

@@ -7,6 +7,7 @@ from mmcv.parallel import DataContainer as DC
 from mmdet.datasets.builder import PIPELINES
 from mmdet.datasets.pipelines import DefaultFormatBundle, to_tensor
 
+
 @PIPELINES.register_module()
 class KeypointFormatBundle(DefaultFormatBundle):
     """mmdet's ``DefaultFormatBundle`` that also wraps ``gt_keypoints``.
