@@ -1,8 +1,8 @@
 # The embedded default (`make demo`): a slim HRNet-W18 Keypoint R-CNN trained from scratch on the
 # synthetic people of tools/misc/make_synthetic.py (1200 train / 100 val images of 256x256) on 2 CPU
-# cores: 1500 iterations of 4 images (5 epochs), evaluated after each epoch (README: measured time
-# and AP). It shrinks what must shrink: a slimmer HRNet (fewer modules/blocks), 64-channel neck and
-# heads, 16x12 keypoint RoI features, fewer RoIs, and a short schedule.
+# cores: 1500 iterations of 4 images (5 epochs), evaluated after each epoch (README: time and AP).
+# It shrinks what must shrink: a slimmer HRNet (fewer modules/blocks), 64-channel neck and heads,
+# 16x12 keypoint RoI features, fewer RoIs, and a short schedule.
 _base_ = [
     '../_base_/models/krcnn_hrnet_w18_hrfpn_heatmap.py',
     '../_base_/datasets/synthetic_keypoint.py',

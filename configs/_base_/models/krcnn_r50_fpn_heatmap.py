@@ -37,9 +37,8 @@ model = dict(
         type='KeypointRoIHead',
         # SingleLevelRoIExtractor: mmdet's SingleRoIExtractor (same levels, same output) without its
         # per-empty-level copies; SparseRoIAlign: mmcv's RoIAlign (equal output and gradient) as two
-        # sparse matrix products on CPU, torchvision's kernel on GPU; R50 training step with 128
-        # keypoint RoIs 15.5 -> 12.8 s on 2 CPU cores against TVRoIAlign (docs/benchmarks.md).
-        # See mmhrkpt/models/roi_heads/roi_extractors.
+        # sparse matrix products on CPU (faster backward than torchvision's loop: docs/benchmarks.md),
+        # torchvision's kernel on GPU. See mmhrkpt/ops.
         bbox_roi_extractor=dict(
             type='SingleLevelRoIExtractor',
             roi_layer=dict(type='SparseRoIAlign', output_size=7, sampling_ratio=0),

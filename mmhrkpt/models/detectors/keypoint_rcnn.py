@@ -39,8 +39,8 @@ class KeypointRCNN(TwoStageDetector):
         from mmcv.ops import RoIAlign, RoIPool
         unsafe = [name for name, m in self.named_modules() if isinstance(m, (RoIAlign, RoIPool))]
         if unsafe:
-            # measured: mmcv 1.7.2's CPU RoIAlign reads a channels_last map as if it were NCHW
-            # (outputs off by up to 2.4 on unit-variance features)
+            # mmcv 1.7.2's CPU RoIAlign reads a channels_last map as if it were NCHW: its features
+            # would be wrong, not merely slow
             raise ValueError(
                 'channels_last=True needs RoI layers that accept channels_last features: '
                 "roi_layer=dict(type='SparseRoIAlign' or 'TVRoIAlign', ...) in a "
