@@ -29,7 +29,8 @@ from functools import partial
 import numpy as np
 import torch
 
-from mmhrkpt.codecs import decode_heatmaps, encode_heatmaps, expand_rois
+from mmhrkpt.codecs import DarkHeatmap, MSRAHeatmap, UDPHeatmap
+from mmhrkpt.codecs.utils import expand_rois
 from mmhrkpt.utils import import_mmpose
 from mmhrkpt.testing.mmpose_reference import gaussian_peaks, mmpose_decoder, mmpose_encoder
 
@@ -40,6 +41,9 @@ NUM_KEYPOINTS = 17
 HEATMAP_SIZE = (64, 48)
 SIGMA = 2.0
 BLUR_KERNEL = 11
+# The codec each name of CODEC_METHODS benchmarks, in that geometry.
+BENCH_CODECS = dict(msra=MSRAHeatmap(HEATMAP_SIZE, SIGMA), dark=DarkHeatmap(HEATMAP_SIZE, SIGMA, BLUR_KERNEL),
+                    udp=UDPHeatmap(HEATMAP_SIZE, SIGMA, BLUR_KERNEL))
 # Decode inputs: Gaussian peaks at least this many cells inside the map (where every method refines),
 # plus uniform noise of this amplitude.
 PEAK_MARGIN = 3.0
@@ -349,8 +353,8 @@ def bench_codec(num_rois=(100, 1000), methods=CODEC_METHODS, device='cpu', repea
         inputs = codec_inputs(num, seed)
         on_device = {k: v.to(device) for k, v in inputs.items()}
         for method in methods:
-            ours = partial(encode_heatmaps, on_device['keypoints'], on_device['rois'], HEATMAP_SIZE,
-                           SIGMA, method)
+            codec = BENCH_CODECS[method]
+            ours = partial(codec.encode, on_device['keypoints'], on_device['rois'])
             reference = mmpose_encoder(inputs['keypoints'], inputs['rois'], HEATMAP_SIZE, SIGMA,
                                        method)
             ours_ms = time_calls(ours, repeat, device)
@@ -365,8 +369,7 @@ def bench_codec(num_rois=(100, 1000), methods=CODEC_METHODS, device='cpu', repea
                 weight_mismatches=int((weights != ref_weights).sum()),
                 alloc_floor_ms=float(np.median(alloc_ms))))
 
-            ours = partial(decode_heatmaps, on_device['heatmaps'], on_device['rois'], method,
-                           BLUR_KERNEL)
+            ours = partial(codec.decode, on_device['heatmaps'], on_device['rois'])
             reference = mmpose_decoder(inputs['heatmaps'], inputs['rois'], method, BLUR_KERNEL)
             ours_ms = time_calls(ours, repeat, device)
             ref_ms = time_calls(reference, repeat)
