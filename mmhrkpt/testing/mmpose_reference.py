@@ -5,7 +5,7 @@ Shape legend: N RoIs, K keypoints, (H, W) the heatmap size.
 
 mmpose works in an "input image" frame of ``image_size`` pixels that its heatmap divides evenly (msra,
 dark) or corner to corner (udp). RoI-frame keypoints are put into that frame so that mmpose's heatmap
-coordinate equals mmhrkpt's contract (mmhrkpt/codecs/heatmap.py):
+coordinate equals mmhrkpt's contract (mmhrkpt/codecs/msra.py, dark.py, udp.py):
 
 * msra / dark: stride ``image_size / heatmap_size`` and ``x_img = (x - x1) * image_W / w``
   -> ``x_hm = x_img * W / image_W = (x - x1) * W / w``;
@@ -19,7 +19,7 @@ frame conversion happens before, once.
 import numpy as np
 import torch
 
-from mmhrkpt.codecs.roi import rois_to_center_scale
+from mmhrkpt.codecs.utils import rois_to_center_scale
 from mmhrkpt.utils.mmpose_compat import import_mmpose
 
 # mmpose's input image is this many times the heatmap (any value works; 4 is mmpose's usual).

@@ -9,8 +9,12 @@ import numpy as np
 import pytest
 import torch
 
+from mmhrkpt.codecs import DarkHeatmap, MSRAHeatmap, UDPHeatmap
 from mmhrkpt.utils import import_mmpose
 from mmhrkpt.testing.mmpose_reference import mmpose_decoder, mmpose_encoder
+
+# The codec of each mmpose method name the oracle takes.
+CODEC_OF_METHOD = dict(msra=MSRAHeatmap, dark=DarkHeatmap, udp=UDPHeatmap)
 
 
 def mmpose_encode(keypoints, rois, heatmap_size, sigma, method):
@@ -37,6 +41,17 @@ def mmpose_xywh2cs(x, y, w, h, aspect_ratio, padding):
     """mmpose's box -> (center, scale), as its TopDownGetBboxCenterScale (and ``_xywh2cs``) use it."""
     bbox = import_mmpose('core.bbox')
     return bbox.bbox_xywh2cs(np.array([x, y, w, h]), aspect_ratio=aspect_ratio, padding=padding)
+
+
+def make_codec(method, heatmap_size=(64, 48), sigma=2.0, **kwargs):
+    """The mmhrkpt codec of an mmpose method name ('msra', 'dark' or 'udp'), default kernel 11."""
+    return CODEC_OF_METHOD[method](heatmap_size, sigma, **kwargs)
+
+
+@pytest.fixture
+def codec_of():
+    """``codec_of(method, heatmap_size=(64, 48), sigma=2.0, **kwargs)``: see :func:`make_codec`."""
+    return make_codec
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from benchmark_utils import NUM_KEYPOINTS, VISIBILITY_PROBS, format_table, time_calls
 
-from mmhrkpt.codecs import decode_heatmaps, encode_heatmaps, expand_rois
+from mmhrkpt.codecs import DarkHeatmap, MSRAHeatmap, UDPHeatmap
 from mmhrkpt.testing.mmpose_reference import gaussian_peaks, mmpose_decoder, mmpose_encoder
 
 CODEC_METHODS = ('msra', 'dark', 'udp')
@@ -22,6 +22,9 @@ CODEC_METHODS = ('msra', 'dark', 'udp')
 HEATMAP_SIZE = (64, 48)
 SIGMA = 2.0
 BLUR_KERNEL = 11
+# The codec each name of CODEC_METHODS benchmarks, in that geometry.
+BENCH_CODECS = dict(msra=MSRAHeatmap(HEATMAP_SIZE, SIGMA), dark=DarkHeatmap(HEATMAP_SIZE, SIGMA, BLUR_KERNEL),
+                    udp=UDPHeatmap(HEATMAP_SIZE, SIGMA, BLUR_KERNEL))
 # Decode inputs: Gaussian peaks at least this many cells inside the map (where every method refines),
 # plus uniform noise of this amplitude.
 PEAK_MARGIN = 3.0
@@ -52,7 +55,7 @@ def codec_inputs(num_rois, seed=0):
     x1 = torch.rand(num_rois, generator=gen) * 640
     y1 = torch.rand(num_rois, generator=gen) * 480
     boxes = torch.stack([x1, y1, x1 + width_px, y1 + height_px], dim=1)
-    rois = expand_rois(boxes, aspect_ratio=HEATMAP_SIZE[1] / HEATMAP_SIZE[0], padding=1.25)
+    rois = BENCH_CODECS['msra'].expand_rois(boxes, padding=1.25)
 
     frac = torch.rand(num_rois, NUM_KEYPOINTS, 2, generator=gen) * 1.2 - 0.1
     xy = rois[:, None, :2] + frac * (rois[:, None, 2:] - rois[:, None, :2])
@@ -94,8 +97,8 @@ def bench_codec(num_rois=(100, 1000), methods=CODEC_METHODS, device='cpu', repea
         inputs = codec_inputs(num, seed)
         on_device = {k: v.to(device) for k, v in inputs.items()}
         for method in methods:
-            ours = partial(encode_heatmaps, on_device['keypoints'], on_device['rois'], HEATMAP_SIZE,
-                           SIGMA, method)
+            codec = BENCH_CODECS[method]
+            ours = partial(codec.encode, on_device['keypoints'], on_device['rois'])
             reference = mmpose_encoder(inputs['keypoints'], inputs['rois'], HEATMAP_SIZE, SIGMA,
                                        method)
             ours_ms = time_calls(ours, repeat, device)
@@ -110,8 +113,7 @@ def bench_codec(num_rois=(100, 1000), methods=CODEC_METHODS, device='cpu', repea
                 weight_mismatches=int((weights != ref_weights).sum()),
                 alloc_floor_ms=float(np.median(alloc_ms))))
 
-            ours = partial(decode_heatmaps, on_device['heatmaps'], on_device['rois'], method,
-                           BLUR_KERNEL)
+            ours = partial(codec.decode, on_device['heatmaps'], on_device['rois'])
             reference = mmpose_decoder(inputs['heatmaps'], inputs['rois'], method, BLUR_KERNEL)
             ours_ms = time_calls(ours, repeat, device)
             ref_ms = time_calls(reference, repeat)

@@ -10,6 +10,10 @@ class KeypointRCNN(TwoStageDetector):
 
     Shape legend: B images, n ground-truth persons of an image, K keypoints.
 
+    Training is mmdet's ``TwoStageDetector.forward_train``: ``gt_keypoints`` (per image Tensor[n, K, 3],
+    (x, y, v) in the frame of ``gt_bboxes``) travels in its ``**kwargs`` to
+    ``KeypointRoIHead.forward_train``.
+
     Results of ``simple_test`` / ``aug_test`` are, per image, ``(bbox_results, keypoint_results)``:
     ``bbox_results`` as mmdet's (one ``(n, 5)`` array per class) and ``keypoint_results`` one
     ``(n, K, 3)`` array (x, y, score) per class, row i belonging to box i.
@@ -68,33 +72,6 @@ class KeypointRCNN(TwoStageDetector):
     def flip_test(self):
         rcnn_cfg = (self.test_cfg or {}).get('rcnn', None) or {}
         return bool((rcnn_cfg.get('keypoint', None) or {}).get('flip_test', False))
-
-    def forward_train(self,
-                      img,
-                      img_metas,
-                      gt_bboxes,
-                      gt_labels,
-                      gt_bboxes_ignore=None,
-                      gt_masks=None,
-                      proposals=None,
-                      gt_keypoints=None,
-                      **kwargs):
-        """Losses of RPN, box and keypoint branches.
-
-        Args:
-            img (Tensor[B, 3, H, W]): the batch.
-            img_metas (list[dict]): per-image meta.
-            gt_bboxes (list[Tensor]): per image Tensor[n, 4] (x1, y1, x2, y2).
-            gt_labels (list[Tensor]): per image Tensor[n].
-            gt_bboxes_ignore (list[Tensor] | None): per image ignore regions (crowds).
-            gt_keypoints (list[Tensor]): per image Tensor[n, K, 3] (x, y, v) in gt_bboxes' frame.
-
-        Returns:
-            dict[str, Tensor]: losses.
-        """
-        return super().forward_train(img, img_metas, gt_bboxes, gt_labels,
-                                     gt_bboxes_ignore=gt_bboxes_ignore, gt_masks=gt_masks,
-                                     proposals=proposals, gt_keypoints=gt_keypoints, **kwargs)
 
     def simple_test(self, img, img_metas, proposals=None, rescale=False):
         """Boxes and keypoints of a batch (one scale, flip test by ``test_cfg``)."""

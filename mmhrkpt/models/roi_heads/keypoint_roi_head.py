@@ -9,8 +9,6 @@ from mmdet.core import bbox2result, bbox2roi
 from mmdet.models.builder import HEADS, build_head, build_roi_extractor
 from mmdet.models.roi_heads import StandardRoIHead
 
-from mmhrkpt.codecs import expand_rois
-
 
 def keypoint2result(keypoints, labels, num_classes):
     """Split one image's keypoints by class, rows in the order of mmdet's ``bbox2result``.
@@ -33,8 +31,9 @@ class KeypointRoIHead(StandardRoIHead):
     """mmdet's ``StandardRoIHead`` (box branch unchanged) plus a keypoint branch.
 
     Training: the positive RoIs of the box sampling whose matched ground truth has at least one
-    labelled keypoint (at most ``train_cfg.keypoint.max_rois_per_img`` per image) are expanded to the
-    heatmap's aspect ratio and padded (``keypoint_roi_expand``), pooled by ``keypoint_roi_extractor`` and
+    labelled keypoint (at most ``train_cfg.keypoint.max_rois_per_img`` per image) are expanded as the
+    head's codec wants them (the heatmap's aspect ratio for the Gaussian codecs, the box's own shape for
+    the one-hot one) and padded (``keypoint_roi_expand``), pooled by ``keypoint_roi_extractor`` and
     turned into heatmaps by ``keypoint_head``, whose codec makes the targets.
 
     Test: the detected boxes, expanded the same way, go through the same branch; the heatmaps (averaged
@@ -46,8 +45,8 @@ class KeypointRoIHead(StandardRoIHead):
     Args:
         keypoint_roi_extractor (dict): RoI extractor config (output_size = the head's roi_feat_size).
         keypoint_head (dict): keypoint head config (``HeatmapKeypointHead``, ``OneHotKeypointHead``).
-        keypoint_roi_expand (dict): ``padding`` (default 1.25): each side of the aspect-corrected box is
-            multiplied by it. The aspect ratio is the head's (W / H of its heatmap).
+        keypoint_roi_expand (dict): ``padding`` (default 1.25): each side of the box, shaped by the
+            codec's ``expand_rois``, is multiplied by it.
         Others as ``StandardRoIHead``.
     """
 
@@ -77,9 +76,8 @@ class KeypointRoIHead(StandardRoIHead):
         return (cfg or {}).get(key, None) or {}
 
     def expand_keypoint_rois(self, bboxes):
-        """Tensor[N, 4] boxes -> Tensor[N, 4] keypoint RoIs (heatmap aspect ratio, padded)."""
-        return expand_rois(bboxes, aspect_ratio=self.keypoint_head.aspect_ratio,
-                           padding=self.keypoint_padding)
+        """Tensor[N, 4] boxes -> Tensor[N, 4] keypoint RoIs, shaped as the head's codec wants, padded."""
+        return self.keypoint_head.expand_rois(bboxes, padding=self.keypoint_padding)
 
     def _keypoint_forward(self, x, rois):
         """Pool features for ``rois`` (Tensor[N, 5], batch index first) -> Tensor[N, K, H, W]."""

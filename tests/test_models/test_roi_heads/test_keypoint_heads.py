@@ -17,7 +17,9 @@ def test_heatmap_head_forward_shape_and_aspect():
     head.init_weights()
     out = head(torch.randn(5, 8, 8, 6))
     assert out.shape == (5, 3, 16, 12)
-    assert head.aspect_ratio == pytest.approx(12 / 16)
+    rois = head.expand_rois(torch.tensor([[0., 0., 10., 40.], [0., 0., 40., 10.]]), padding=1.0)
+    size = rois[:, 2:] - rois[:, :2]
+    torch.testing.assert_close(size[:, 0] / size[:, 1], torch.full((2, ), 12 / 16))
 
 
 def test_heatmap_head_resizes_to_codec_size_when_upsampling_differs():
@@ -102,3 +104,15 @@ def test_onehot_head_cross_entropy():
     assert loss_right < 1e-6 < 1.0 < loss_wrong
     coords, scores = head.decode(right, rois)
     assert coords[0, 0].tolist() == [5.5, 7.5] and scores[0, 0].item() == pytest.approx(1.0)
+
+
+def test_heads_expand_rois_as_their_codec():
+    boxes = torch.tensor([[0., 0., 10., 40.], [0., 0., 40., 10.]])
+    onehot = build_head(dict(type='OneHotKeypointHead', num_keypoints=2, in_channels=8,
+                             roi_feat_size=(7, 7), num_convs=1, conv_out_channels=8,
+                             codec=dict(type='OneHotHeatmap', heatmap_size=(28, 28))))
+    rois = onehot.expand_rois(boxes, padding=1.5)
+    torch.testing.assert_close(rois[:, 2:] - rois[:, :2], (boxes[:, 2:] - boxes[:, :2]) * 1.5)
+    heatmap = _heatmap_head()
+    assert torch.equal(heatmap.expand_rois(boxes, padding=1.5),
+                       heatmap.codec.expand_rois(boxes, padding=1.5))

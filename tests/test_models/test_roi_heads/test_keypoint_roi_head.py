@@ -4,7 +4,7 @@ import torch
 from mmcv import ConfigDict
 from mmdet.models.builder import build_head
 
-from mmhrkpt.codecs import expand_rois
+from mmhrkpt.codecs.utils import expand_rois
 
 K = 4
 FLIP_PAIRS = [(0, 1), (2, 3)]

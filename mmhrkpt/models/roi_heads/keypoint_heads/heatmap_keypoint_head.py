@@ -111,10 +111,17 @@ class HeatmapKeypointHead(BaseModule):
         scale = 2**num_deconvs
         self.upsampled_size = (self.roi_feat_size[0] * scale, self.roi_feat_size[1] * scale)
 
-    @property
-    def aspect_ratio(self):
-        """W / H of the heatmap: keypoint RoIs are expanded to it (None: keep the box's shape)."""
-        return self.codec.aspect_ratio
+    def expand_rois(self, bboxes, padding=1.25):
+        """Boxes -> the RoIs the codec's heatmaps cover (its aspect ratio or the box's shape), padded.
+
+        Args:
+            bboxes (Tensor[N, 4]): boxes (x1, y1, x2, y2) in image pixels.
+            padding (float): factor applied to both sides of the (aspect-corrected) box.
+
+        Returns:
+            Tensor[N, 4]: keypoint RoIs (x1, y1, x2, y2).
+        """
+        return self.codec.expand_rois(bboxes, padding=padding)
 
     def forward(self, x):
         """Tensor[N, C, h, w] RoI features -> Tensor[N, K, H, W] heatmaps (logits for one-hot)."""
@@ -171,7 +178,7 @@ class OneHotKeypointHead(HeatmapKeypointHead):
     detectron2's ``KRCNNConvDeconvUpsampleHead``: 14x14 RoI features, eight 512-wide 3x3 convs, a
     stride-2 deconv straight to the K maps at 28x28 and a bilinear x2 to 56x56
     (``deconv_out_channels`` only matters with ``num_deconvs > 1``). RoIs keep the box's shape (the
-    one-hot codec has no aspect ratio).
+    one-hot codec's ``expand_rois`` only pads them).
     """
 
     def __init__(self,

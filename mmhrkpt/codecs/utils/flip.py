@@ -5,11 +5,11 @@ Shapes: N rois, K keypoints, H x W heatmap.
 Flipping an image of width w_img maps x -> w_img - x for keypoints and boxes alike (CONVENTIONS.md), so
 a RoI (x1, x2) becomes (w_img - x2, w_img - x1) and a keypoint's heatmap coordinate (roi.py) becomes
 
-* msra / dark: ``x_hm -> W - x_hm``;
-* udp:         ``x_hm -> W - 1 - x_hm``.
+* ``align_corners=False`` (MSRA, DARK): ``x_hm -> W - x_hm``;
+* ``align_corners=True`` (UDP):         ``x_hm -> W - 1 - x_hm``.
 
-Reversing the columns of the array maps column j to ``W - 1 - j``: exactly udp's flip, but one column
-short of msra's, which is why msra/dark heatmaps are then shifted right by one column (mmpose's
+Reversing the columns of the array maps column j to ``W - 1 - j``: exactly UDP's flip, but one column
+short of MSRA's, which is why MSRA/DARK heatmaps are then shifted right by one column (mmpose's
 ``shift_heatmap``: column 0 is kept, columns 1.. take the old columns 0..W-2). The channels of each flip
 pair (left, right) are swapped as well, since the flipped image shows the left keypoint where the right
 one was. Same result as mmpose's ``flip_back`` followed by its ``shift_heatmap`` step.
@@ -23,7 +23,7 @@ def flip_back_heatmaps(heatmaps, flip_pairs, shift=False):
     Args:
         heatmaps (Tensor[N, K, H, W]): heatmaps predicted on the flipped image (in flipped RoIs).
         flip_pairs (Sequence[tuple[int, int]]): keypoint index pairs (left, right) swapped by a flip.
-        shift (bool): move the result right by one column (msra and dark; not udp).
+        shift (bool): move the result right by one column (MSRA and DARK; not UDP).
 
     Returns:
         Tensor[N, K, H, W]: heatmaps in the frame of the original image; a new tensor.

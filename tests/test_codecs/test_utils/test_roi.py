@@ -1,10 +1,10 @@
-"""expand_rois and the image <-> heatmap mapping."""
+"""RoI geometry: expand_rois / pad_rois and the image <-> heatmap mapping."""
 import numpy as np
 import pytest
 import torch
 
-from mmhrkpt.codecs import PIXEL_STD, expand_rois
-from mmhrkpt.codecs.roi import heatmap_to_image, image_to_heatmap, rois_to_center_scale
+from mmhrkpt.codecs.utils import (PIXEL_STD, expand_rois, heatmap_to_image, image_to_heatmap, pad_rois,
+                                  rois_to_center_scale)
 
 
 @pytest.mark.parametrize('aspect_ratio,padding', [(0.75, 1.25), (1.0, 1.0), (0.5, 1.5)])
@@ -48,26 +48,24 @@ def test_center_scale_uses_pixel_std():
     torch.testing.assert_close(scale, torch.tensor([[200.0, 400.0]]) / PIXEL_STD)
 
 
-@pytest.mark.parametrize('udp', [False, True])
-def test_heatmap_mapping(rng, make_rois, udp):
+@pytest.mark.parametrize('align_corners', [False, True])
+def test_heatmap_mapping(rng, make_rois, align_corners):
     rois = torch.tensor([[100.0, 200.0, 196.0, 264.0]])
     corners = torch.tensor([[[100.0, 200.0], [196.0, 264.0]]])
-    cells = image_to_heatmap(corners, rois, (64, 48), udp=udp)
-    far = [47.0, 63.0] if udp else [48.0, 64.0]
+    cells = image_to_heatmap(corners, rois, (64, 48), align_corners=align_corners)
+    far = [47.0, 63.0] if align_corners else [48.0, 64.0]
     torch.testing.assert_close(cells, torch.tensor([[[0.0, 0.0], far]]))
 
     rois = make_rois(rng, 5)
     points = torch.rand(5, 3, 2, generator=rng) * 600
-    back = heatmap_to_image(image_to_heatmap(points, rois, (64, 48), udp), rois, (64, 48), udp)
+    back = heatmap_to_image(image_to_heatmap(points, rois, (64, 48), align_corners), rois, (64, 48),
+                            align_corners)
     torch.testing.assert_close(back, points)
 
 
-def test_expand_rois_without_aspect_ratio_only_pads():
-    import torch
-
-    from mmhrkpt.codecs import expand_rois
+def test_pad_rois_keeps_the_shape():
     rois = torch.tensor([[10., 20., 50., 30.], [0., 0., 0., 0.]])
-    out = expand_rois(rois, aspect_ratio=None, padding=1.5)
+    out = pad_rois(rois, padding=1.5)
     assert torch.allclose(out[0], torch.tensor([0., 17.5, 60., 32.5]))
     assert torch.allclose(out[1], torch.tensor([-0.75, -0.75, 0.75, 0.75]))  # clamped to 1 px
-    assert torch.equal(expand_rois(rois[:1], aspect_ratio=None, padding=1.0), rois[:1])
+    assert torch.equal(pad_rois(rois[:1], padding=1.0), rois[:1])

@@ -1,0 +1,25 @@
+"""flip_back_heatmaps: equal to mmpose's flip_back (+ shift_heatmap). The codecs' flip round trips are
+in test_heatmap_codecs.py."""
+import numpy as np
+import pytest
+import torch
+
+from mmhrkpt.codecs.utils import flip_back_heatmaps
+
+FLIP_PAIRS = [(1, 2), (3, 4), (5, 6)]
+
+
+@pytest.mark.parametrize('shift', [False, True])
+def test_matches_mmpose_flip_back(oracle, rng, shift):
+    heatmaps = torch.rand(3, 7, 16, 12, generator=rng)
+    flipped = flip_back_heatmaps(heatmaps, FLIP_PAIRS, shift=shift)
+    np.testing.assert_array_equal(flipped.numpy(), oracle.flip_back(heatmaps, FLIP_PAIRS, shift))
+
+
+def test_input_untouched_and_empty(rng):
+    heatmaps = torch.rand(2, 7, 8, 6, generator=rng)
+    copy = heatmaps.clone()
+    flip_back_heatmaps(heatmaps, FLIP_PAIRS, shift=True)
+    assert torch.equal(heatmaps, copy)
+    assert flip_back_heatmaps(torch.zeros(0, 7, 8, 6), FLIP_PAIRS, True).shape == (0, 7, 8, 6)
+    torch.testing.assert_close(flip_back_heatmaps(heatmaps, [], False), heatmaps.flip(-1))
