@@ -9,6 +9,8 @@ from mmdet.core import bbox2result, bbox2roi
 from mmdet.models.builder import HEADS, build_head, build_roi_extractor
 from mmdet.models.roi_heads import StandardRoIHead
 
+from .test_mixins import KeypointTestMixin
+
 
 def keypoint2result(keypoints, labels, num_classes):
     """Split one image's keypoints by class, rows in the order of mmdet's ``bbox2result``.
@@ -27,7 +29,7 @@ def keypoint2result(keypoints, labels, num_classes):
 
 
 @HEADS.register_module()
-class KeypointRoIHead(StandardRoIHead):
+class KeypointRoIHead(KeypointTestMixin, StandardRoIHead):
     """mmdet's ``StandardRoIHead`` (box branch unchanged) plus a keypoint branch.
 
     Training: the positive RoIs of the box sampling whose matched ground truth has at least one
@@ -71,13 +73,30 @@ class KeypointRoIHead(StandardRoIHead):
     def num_keypoints(self):
         return self.keypoint_head.num_keypoints
 
-    def _cfg(self, cfg, key):
+    @staticmethod
+    def _keypoint_cfg(cfg):
         """The ``keypoint`` section of train_cfg / test_cfg (empty dict if absent)."""
-        return (cfg or {}).get(key, None) or {}
+        return (cfg or {}).get('keypoint', None) or {}
 
     def expand_keypoint_rois(self, bboxes):
         """Tensor[N, 4] boxes -> Tensor[N, 4] keypoint RoIs, shaped as the head's codec wants, padded."""
         return self.keypoint_head.expand_rois(bboxes, padding=self.keypoint_padding)
+
+    def forward_dummy(self, x, proposals):
+        """mmdet's dummy forward (box branch on up to 100 proposals) plus the keypoint branch on the
+        same boxes, so that FLOP counters see every layer.
+
+        Args:
+            x (tuple[Tensor]): multi-level features.
+            proposals (Tensor[n, 4]): boxes of the first image.
+
+        Returns:
+            tuple: mmdet's outputs (``cls_score``, ``bbox_pred``), then Tensor[n', K, H, W] heatmaps.
+        """
+        outs = super().forward_dummy(x, proposals)
+        rois = bbox2roi([proposals[:100]])
+        rois[:, 1:] = self.expand_keypoint_rois(rois[:, 1:])
+        return outs + (self._keypoint_forward(x, rois), )
 
     def _keypoint_forward(self, x, rois):
         """Pool features for ``rois`` (Tensor[N, 5], batch index first) -> Tensor[N, K, H, W]."""
@@ -133,7 +152,7 @@ class KeypointRoIHead(StandardRoIHead):
 
     def _keypoint_forward_train(self, x, sampling_results, gt_keypoints):
         """Keypoint loss on the positive RoIs whose ground truth has a labelled keypoint."""
-        max_per_img = self._cfg(self.train_cfg, 'keypoint').get('max_rois_per_img', None)
+        max_per_img = self._keypoint_cfg(self.train_cfg).get('max_rois_per_img', None)
         bboxes, keypoints = [], []
         for res, kpts in zip(sampling_results, gt_keypoints):  # a loop over images only
             matched = kpts[res.pos_assigned_gt_inds]  # [P, K, 3]
@@ -168,65 +187,15 @@ class KeypointRoIHead(StandardRoIHead):
         """
         det_bboxes, det_labels = self.simple_test_bboxes(x, img_metas, proposal_list,
                                                          self.test_cfg, rescale=rescale)
-        det_keypoints = self.simple_test_keypoints(x, img_metas, det_bboxes, rescale,
-                                                   x_flip=x_flip, flip_widths=flip_widths)
+        det_keypoints, det_scores = self.simple_test_keypoints(
+            x, img_metas, det_bboxes, rescale, x_flip=x_flip, flip_widths=flip_widths)
         num_classes = self.bbox_head.num_classes
-        return [(bbox2result(b, l, num_classes), keypoint2result(k, l, num_classes))
-                for b, l, k in zip(det_bboxes, det_labels, det_keypoints)]
-
-    def simple_test_keypoints(self, x, img_metas, det_bboxes, rescale, x_flip=None,
-                              flip_widths=None):
-        """Keypoints of the detections of every image at once.
-
-        ``det_bboxes`` (per image Tensor[n, 5]) are in original-image pixels when ``rescale``; with
-        ``test_cfg.keypoint.rescore`` their score column is replaced in place by the instance score.
-
-        Returns:
-            list[Tensor]: per image Tensor[n, K, 3] (x, y, score) in the frame of ``det_bboxes``.
-        """
-        cfg = self._cfg(self.test_cfg, 'keypoint')
-        device = det_bboxes[0].device
-        scale_factors = [torch.as_tensor(np.asarray(m['scale_factor'], dtype=np.float32)[:2],
-                                         device=device) for m in img_metas]
-        # Boxes in the network input's frame, where the features live.
-        boxes = [b[:, :4].reshape(-1, 2, 2) * s if rescale else b[:, :4].reshape(-1, 2, 2)
-                 for b, s in zip(det_bboxes, scale_factors)]
-        boxes = [b.reshape(-1, 4) for b in boxes]
-        rois = bbox2roi(boxes)
-        rois[:, 1:] = self.expand_keypoint_rois(rois[:, 1:])
-        heatmaps = self._keypoint_forward(x, rois)
-
-        if x_flip is not None:
-            flip_pairs = self._flip_pairs(img_metas, cfg)
-            widths = rois.new_tensor(flip_widths)[rois[:, 0].long()]
-            rois_flip = rois.clone()
-            rois_flip[:, 1] = widths - rois[:, 3]
-            rois_flip[:, 3] = widths - rois[:, 1]
-            heatmaps_flip = self._keypoint_forward(x_flip, rois_flip)
-            heatmaps = 0.5 * (heatmaps + self.keypoint_head.flip_back(heatmaps_flip, flip_pairs))
-
-        coords, scores = self.keypoint_head.decode(heatmaps, rois[:, 1:])
-        counts = [len(b) for b in det_bboxes]
         results = []
-        for b, xy, sc, s in zip(det_bboxes, coords.split(counts), scores.split(counts),
-                                scale_factors):
-            if rescale:
-                xy = xy / s
-            if cfg.get('rescore', True) and len(b):
-                confident = (sc > cfg.get('score_thr', 0.2)).to(sc.dtype)
-                mean_conf = (sc * confident).sum(-1) / confident.sum(-1).clamp(min=1)
-                b[:, 4] = b[:, 4] * mean_conf
-            results.append(torch.cat([xy, sc[..., None]], -1))
+        for b, sc, l, k in zip(det_bboxes, det_scores, det_labels, det_keypoints):
+            # the score column carries the instance score, by which COCO's evaluation ranks
+            b = torch.cat([b[:, :4], sc[:, None]], dim=1)
+            results.append((bbox2result(b, l, num_classes), keypoint2result(k, l, num_classes)))
         return results
-
-    def _flip_pairs(self, img_metas, cfg):
-        """Flip pairs from the dataset (img_metas['keypoint_flip_pairs']) or test_cfg.keypoint."""
-        pairs = img_metas[0].get('keypoint_flip_pairs', cfg.get('flip_pairs', None))
-        if pairs is None:
-            raise ValueError('flip test needs the keypoint flip pairs: add "keypoint_flip_pairs" to '
-                             "the test pipeline's Collect meta_keys or set "
-                             'test_cfg.rcnn.keypoint.flip_pairs')
-        return pairs
 
     def aug_test(self, x, proposal_list, img_metas, rescale=False):
         raise NotImplementedError('use KeypointRCNN.aug_test (flip test of the keypoint branch)')

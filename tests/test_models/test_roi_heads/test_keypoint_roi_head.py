@@ -145,13 +145,16 @@ def test_keypoints_decode_in_expanded_rois_and_rescore():
     targets, _ = head.keypoint_head.get_targets(kpts, rois)
     targets = targets * torch.tensor([0.9, 0.9, 0.1, 0.1])[None, :, None, None]
     head._keypoint_forward = lambda x, r: targets
-    out = head.simple_test_keypoints(_feats(), [_meta()], det, rescale=True)[0]
+    keypoints, scores = head.simple_test_keypoints(_feats(), [_meta()], det, rescale=True)
+    out = keypoints[0]
     assert torch.allclose(out[0, :, :2], kpts[0, :, :2], atol=0.1)
     peaks = targets.flatten(2).max(-1)[0][0]  # keypoint score = the heatmap maximum
     assert torch.allclose(out[0, :, 2], peaks, atol=1e-5)
     assert peaks[2] < 0.2 < peaks[0]
-    # instance score = box score * mean of the keypoint scores above score_thr (0.2)
-    assert det[0][0, 4].item() == pytest.approx(0.5 * peaks[:2].mean().item(), abs=1e-5)
+    # instance score = box score * mean of the keypoint scores above score_thr (0.2), returned
+    # as a new tensor: the detections are left as they were
+    assert scores[0][0].item() == pytest.approx(0.5 * peaks[:2].mean().item(), abs=1e-5)
+    assert det[0][0, 4].item() == 0.5
 
 
 @pytest.mark.parametrize('codec', ['UDPHeatmap', 'MSRAHeatmap', 'DarkHeatmap'])
@@ -165,10 +168,37 @@ def test_flip_test_symmetric_input_gives_mirrored_keypoints(codec):
     det = [torch.tensor([[34., 20., 94., 100., 0.9]])]  # centred: x1 + x2 = width
     with torch.no_grad():
         out = head.simple_test_keypoints(x, [_meta()], det, rescale=False, x_flip=x,
-                                         flip_widths=[width])[0][0]
+                                         flip_widths=[width])[0][0][0]
     # UDP's flip is exact; MSRA/DARK's one-column shift leaves a sub-cell asymmetry
     tol = 0.05 if codec == 'UDPHeatmap' else 60 / 12 * 1.25 + 0.05
     for a, b in FLIP_PAIRS:
         assert abs(out[a, 0] - (width - out[b, 0])) <= tol
         assert abs(out[a, 1] - out[b, 1]) <= tol
         assert abs(out[a, 2] - out[b, 2]) <= 0.05 if codec == 'UDPHeatmap' else True
+
+
+def test_rescore_instances_returns_new_scores():
+    from mmhrkpt.models.roi_heads.test_mixins import rescore_instances
+    box = torch.tensor([0.8, 0.5, 0.4])
+    kpt = torch.tensor([[0.9, 0.7, 0.1], [0.1, 0.1, 0.1], [0.3, 0.2, 0.25]])
+    out = rescore_instances(box, kpt, score_thr=0.2)
+    assert torch.allclose(out, torch.tensor([0.8 * 0.8, 0.0, 0.4 * 0.275]))
+    assert box.tolist() == pytest.approx([0.8, 0.5, 0.4])  # inputs untouched
+
+
+def test_mirror_rois_maps_x_to_width_minus_x():
+    from mmhrkpt.models.roi_heads.test_mixins import mirror_rois
+    rois = torch.tensor([[0., 10., 5., 30., 40.], [1., 0., 0., 8., 8.]])
+    out = mirror_rois(rois, torch.tensor([100., 50.]))
+    assert out.tolist() == [[0., 70., 5., 90., 40.], [1., 42., 0., 50., 8.]]
+    assert mirror_rois(out, torch.tensor([100., 50.])).tolist() == rois.tolist()
+
+
+def test_forward_dummy_runs_the_keypoint_branch():
+    head = _roi_head()
+    head.eval()
+    with torch.no_grad():
+        outs = head.forward_dummy(_feats(), torch.tensor([[10., 20., 50., 100.], [0., 0., 30., 30.]]))
+    heatmaps = outs[-1]
+    assert heatmaps.shape[:2] == (2, head.num_keypoints)
+    assert tuple(heatmaps.shape[-2:]) == head.keypoint_head.heatmap_size
