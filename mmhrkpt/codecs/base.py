@@ -17,7 +17,8 @@ from abc import ABC, abstractmethod
 
 import torch
 
-from .utils import expand_rois
+from .utils import (argmax_plus_offset, expand_rois, flip_back_heatmaps, heatmap_argmax, heatmap_to_image,
+                    no_keypoints)
 
 
 def float_inputs(reference, *others):
@@ -109,3 +110,76 @@ class BaseKeypointCodec(ABC):
     def __repr__(self):
         args = ', '.join(f'{key}={value!r}' for key, value in self._config().items())
         return f'{type(self).__name__}({args})'
+
+
+class GaussianHeatmapCodec(BaseKeypointCodec):
+    """What the Gaussian-heatmap codecs (MSRA, DARK, UDP) share: decoding is the argmax of each map
+    plus a sub-cell offset that each codec computes its own way (:meth:`refine`), mapped back to the
+    image in the codec's pixel convention; flipping back mirrors the maps, with or without the one-column
+    shift that convention needs.
+
+    Subclasses set ``align_corners`` (True: the RoI's edges fall on the first and last cell centres,
+    UDP) and ``shift_flip`` (``utils.flip``), and implement ``encode`` and ``refine``.
+
+    Args:
+        heatmap_size (tuple[int, int]): (H, W).
+        sigma (float): Gaussian standard deviation of the targets, in heatmap cells.
+    """
+    align_corners = False
+    shift_flip = True
+
+    def __init__(self, heatmap_size=(64, 48), sigma=2.0):
+        super().__init__(heatmap_size)
+        self.sigma = float(sigma)
+
+    @abstractmethod
+    def refine(self, flat, height, width, px, py):
+        """The sub-cell offset of each map's argmax.
+
+        Args:
+            flat (Tensor[M, H * W]): the maps, one per row (``utils.heatmap_argmax``).
+            height, width (int): H and W.
+            px, py (Tensor[M]): the argmax column and row of each map.
+
+        Returns:
+            Tensor[M, 2]: the offset (x, y) in cells to add to the argmax.
+        """
+
+    @torch.no_grad()
+    def decode(self, heatmaps, rois):
+        """Keypoints in image pixels: each map's argmax plus the codec's offset (:meth:`refine`).
+
+        Args:
+            heatmaps (Tensor[N, K, H, W]): predicted heatmaps.
+            rois (Tensor[N, 4]): the RoIs (x1, y1, x2, y2) they were predicted in.
+
+        Returns:
+            tuple[Tensor[N, K, 2], Tensor[N, K]]: keypoints (x, y) and scores (the heatmap maxima).
+        """
+        self._check_size(heatmaps)
+        heatmaps, rois = float_inputs(heatmaps, rois)
+        num_rois, num_kpts, height, width = heatmaps.shape
+        if num_rois * num_kpts == 0:
+            return no_keypoints(heatmaps)
+        flat, scores, px, py = heatmap_argmax(heatmaps)
+        offsets = self.refine(flat, height, width, px, py)
+        coords = argmax_plus_offset(px, py, offsets, scores).reshape(num_rois, num_kpts, 2)
+        keypoints = heatmap_to_image(coords, rois, self.heatmap_size, align_corners=self.align_corners)
+        return keypoints, scores.reshape(num_rois, num_kpts)
+
+    def flip_back(self, heatmaps, flip_pairs):
+        """Mirror along W, swap the flip pairs, and shift one column right when the pixel convention
+        maps a flip to ``x_hm -> W - x_hm`` (``shift_flip``; UDP's ``W - 1 - x_hm`` needs none).
+
+        Args:
+            heatmaps (Tensor[N, K, H, W]): heatmaps of the flipped image (in the flipped RoIs).
+            flip_pairs (Sequence[tuple[int, int]]): keypoint pairs swapped by a flip.
+
+        Returns:
+            Tensor[N, K, H, W]: a new tensor.
+        """
+        self._check_size(heatmaps)
+        return flip_back_heatmaps(heatmaps, flip_pairs, shift=self.shift_flip)
+
+    def _config(self):
+        return dict(heatmap_size=self.heatmap_size, sigma=self.sigma)

@@ -21,15 +21,14 @@ where it departs from mmpose, all outside the well-conditioned set). Keypoints w
 """
 import torch
 
-from .base import BaseKeypointCodec, float_inputs
+from .base import GaussianHeatmapCodec, float_inputs
 from .builder import CODECS
-from .utils import (argmax_plus_offset, check_blur_kernel, flip_back_heatmaps, gaussian_1d, heatmap_argmax,
-                    heatmap_to_image, image_to_heatmap, keypoint_weights, no_keypoints, refine_dark,
+from .utils import (check_blur_kernel, gaussian_1d, image_to_heatmap, keypoint_weights, refine_dark,
                     separable_targets, subcell_window)
 
 
 @CODECS.register_module()
-class DarkHeatmap(BaseKeypointCodec):
+class DarkHeatmap(GaussianHeatmapCodec):
     """Sub-cell Gaussian targets; Taylor-refined (DARK) decoding.
 
     Args:
@@ -39,8 +38,7 @@ class DarkHeatmap(BaseKeypointCodec):
     """
 
     def __init__(self, heatmap_size=(64, 48), sigma=2.0, kernel=11):
-        super().__init__(heatmap_size)
-        self.sigma = float(sigma)
+        super().__init__(heatmap_size, sigma)
         self.kernel = check_blur_kernel(kernel)
 
     @torch.no_grad()
@@ -64,39 +62,9 @@ class DarkHeatmap(BaseKeypointCodec):
         factors = gaussian_1d(mu, max(self.heatmap_size), self.sigma)
         return separable_targets(factors, weights, self.heatmap_size), weights
 
-    @torch.no_grad()
-    def decode(self, heatmaps, rois):
-        """Keypoints in image pixels: argmax plus DARK's Newton step on the blurred log-heatmap.
-
-        Args:
-            heatmaps (Tensor[N, K, H, W]): predicted heatmaps.
-            rois (Tensor[N, 4]): the RoIs (x1, y1, x2, y2) they were predicted in.
-
-        Returns:
-            tuple[Tensor[N, K, 2], Tensor[N, K]]: keypoints (x, y) and scores (the heatmap maxima).
-        """
-        self._check_size(heatmaps)
-        heatmaps, rois = float_inputs(heatmaps, rois)
-        num_rois, num_kpts, height, width = heatmaps.shape
-        if num_rois * num_kpts == 0:
-            return no_keypoints(heatmaps)
-        flat, scores, px, py = heatmap_argmax(heatmaps)
-        offsets = refine_dark(flat, height, width, px, py, self.kernel)
-        coords = argmax_plus_offset(px, py, offsets, scores).reshape(num_rois, num_kpts, 2)
-        return heatmap_to_image(coords, rois, self.heatmap_size), scores.reshape(num_rois, num_kpts)
-
-    def flip_back(self, heatmaps, flip_pairs):
-        """Mirror, swap the flip pairs and shift one column right (``x_hm -> W - x_hm``).
-
-        Args:
-            heatmaps (Tensor[N, K, H, W]): heatmaps of the flipped image.
-            flip_pairs (Sequence[tuple[int, int]]): keypoint pairs swapped by a flip.
-
-        Returns:
-            Tensor[N, K, H, W]
-        """
-        self._check_size(heatmaps)
-        return flip_back_heatmaps(heatmaps, flip_pairs, shift=True)
+    def refine(self, flat, height, width, px, py):
+        """See :meth:`GaussianHeatmapCodec.refine`."""
+        return refine_dark(flat, height, width, px, py, self.kernel)
 
     def _config(self):
         return dict(heatmap_size=self.heatmap_size, sigma=self.sigma, kernel=self.kernel)

@@ -21,15 +21,14 @@ higher neighbour). Keypoints whose heatmap maximum is <= 0 decode to heatmap poi
 """
 import torch
 
-from .base import BaseKeypointCodec, float_inputs
+from .base import GaussianHeatmapCodec, float_inputs
 from .builder import CODECS
-from .utils import (argmax_plus_offset, cell_window, flip_back_heatmaps, gaussian_1d, heatmap_argmax,
-                    heatmap_to_image, image_to_heatmap, keypoint_weights, no_keypoints, refine_msra,
+from .utils import (cell_window, gaussian_1d, image_to_heatmap, keypoint_weights, refine_msra,
                     separable_targets, window_1d)
 
 
 @CODECS.register_module()
-class MSRAHeatmap(BaseKeypointCodec):
+class MSRAHeatmap(GaussianHeatmapCodec):
     """Gaussian on the nearest cell; argmax + quarter-cell shift decoding.
 
     Args:
@@ -38,8 +37,7 @@ class MSRAHeatmap(BaseKeypointCodec):
     """
 
     def __init__(self, heatmap_size=(64, 48), sigma=2.0):
-        super().__init__(heatmap_size)
-        self.sigma = float(sigma)
+        super().__init__(heatmap_size, sigma)
 
     @torch.no_grad()
     def encode(self, keypoints, rois):
@@ -63,39 +61,6 @@ class MSRAHeatmap(BaseKeypointCodec):
         factors = gaussian_1d(centre, length, self.sigma).mul_(window_1d(lower, upper, length))
         return separable_targets(factors, weights, self.heatmap_size), weights
 
-    @torch.no_grad()
-    def decode(self, heatmaps, rois):
-        """Keypoints in image pixels: argmax plus a quarter-cell step towards the higher neighbour.
-
-        Args:
-            heatmaps (Tensor[N, K, H, W]): predicted heatmaps.
-            rois (Tensor[N, 4]): the RoIs (x1, y1, x2, y2) they were predicted in.
-
-        Returns:
-            tuple[Tensor[N, K, 2], Tensor[N, K]]: keypoints (x, y) and scores (the heatmap maxima).
-        """
-        self._check_size(heatmaps)
-        heatmaps, rois = float_inputs(heatmaps, rois)
-        num_rois, num_kpts, height, width = heatmaps.shape
-        if num_rois * num_kpts == 0:
-            return no_keypoints(heatmaps)
-        flat, scores, px, py = heatmap_argmax(heatmaps)
-        offsets = refine_msra(flat, height, width, px, py)
-        coords = argmax_plus_offset(px, py, offsets, scores).reshape(num_rois, num_kpts, 2)
-        return heatmap_to_image(coords, rois, self.heatmap_size), scores.reshape(num_rois, num_kpts)
-
-    def flip_back(self, heatmaps, flip_pairs):
-        """Mirror, swap the flip pairs and shift one column right (``x_hm -> W - x_hm``).
-
-        Args:
-            heatmaps (Tensor[N, K, H, W]): heatmaps of the flipped image.
-            flip_pairs (Sequence[tuple[int, int]]): keypoint pairs swapped by a flip.
-
-        Returns:
-            Tensor[N, K, H, W]
-        """
-        self._check_size(heatmaps)
-        return flip_back_heatmaps(heatmaps, flip_pairs, shift=True)
-
-    def _config(self):
-        return dict(heatmap_size=self.heatmap_size, sigma=self.sigma)
+    def refine(self, flat, height, width, px, py):
+        """See :meth:`GaussianHeatmapCodec.refine`."""
+        return refine_msra(flat, height, width, px, py)

@@ -22,15 +22,14 @@ departs from mmpose). Keypoints whose heatmap maximum is <= 0 decode to heatmap 
 """
 import torch
 
-from .base import BaseKeypointCodec, float_inputs
+from .base import GaussianHeatmapCodec, float_inputs
 from .builder import CODECS
-from .utils import (argmax_plus_offset, cell_window, check_blur_kernel, flip_back_heatmaps, gaussian_1d,
-                    heatmap_argmax, heatmap_to_image, image_to_heatmap, keypoint_weights, no_keypoints,
+from .utils import (cell_window, check_blur_kernel, gaussian_1d, image_to_heatmap, keypoint_weights,
                     refine_udp, separable_targets, window_1d)
 
 
 @CODECS.register_module()
-class UDPHeatmap(BaseKeypointCodec):
+class UDPHeatmap(GaussianHeatmapCodec):
     """RoI edges on the first/last cell centres; DARK-UDP decoding; a flip needs no shift.
 
     Args:
@@ -39,9 +38,11 @@ class UDPHeatmap(BaseKeypointCodec):
         kernel (int): blur size for decoding; 11 matches sigma = 2 (cv2's sigma for 11 is 2.0).
     """
 
+    align_corners = True
+    shift_flip = False
+
     def __init__(self, heatmap_size=(64, 48), sigma=2.0, kernel=11):
-        super().__init__(heatmap_size)
-        self.sigma = float(sigma)
+        super().__init__(heatmap_size, sigma)
         self.kernel = check_blur_kernel(kernel)
 
     @torch.no_grad()
@@ -67,40 +68,9 @@ class UDPHeatmap(BaseKeypointCodec):
         factors = gaussian_1d(centre, length, self.sigma).mul_(window_1d(lower, upper, length))
         return separable_targets(factors, weights, self.heatmap_size), weights
 
-    @torch.no_grad()
-    def decode(self, heatmaps, rois):
-        """Keypoints in image pixels: argmax plus UDP's Newton step on the blurred log-heatmap.
-
-        Args:
-            heatmaps (Tensor[N, K, H, W]): predicted heatmaps.
-            rois (Tensor[N, 4]): the RoIs (x1, y1, x2, y2) they were predicted in.
-
-        Returns:
-            tuple[Tensor[N, K, 2], Tensor[N, K]]: keypoints (x, y) and scores (the heatmap maxima).
-        """
-        self._check_size(heatmaps)
-        heatmaps, rois = float_inputs(heatmaps, rois)
-        num_rois, num_kpts, height, width = heatmaps.shape
-        if num_rois * num_kpts == 0:
-            return no_keypoints(heatmaps)
-        flat, scores, px, py = heatmap_argmax(heatmaps)
-        offsets = refine_udp(flat, height, width, px, py, self.kernel)
-        coords = argmax_plus_offset(px, py, offsets, scores).reshape(num_rois, num_kpts, 2)
-        keypoints = heatmap_to_image(coords, rois, self.heatmap_size, align_corners=True)
-        return keypoints, scores.reshape(num_rois, num_kpts)
-
-    def flip_back(self, heatmaps, flip_pairs):
-        """Mirror and swap the flip pairs (``x_hm -> W - 1 - x_hm``: no shift).
-
-        Args:
-            heatmaps (Tensor[N, K, H, W]): heatmaps of the flipped image.
-            flip_pairs (Sequence[tuple[int, int]]): keypoint pairs swapped by a flip.
-
-        Returns:
-            Tensor[N, K, H, W]
-        """
-        self._check_size(heatmaps)
-        return flip_back_heatmaps(heatmaps, flip_pairs, shift=False)
+    def refine(self, flat, height, width, px, py):
+        """See :meth:`GaussianHeatmapCodec.refine`."""
+        return refine_udp(flat, height, width, px, py, self.kernel)
 
     def _config(self):
         return dict(heatmap_size=self.heatmap_size, sigma=self.sigma, kernel=self.kernel)
