@@ -6,11 +6,9 @@ import pytest
 import torch
 from mmcv import Config
 from mmcv.runner import load_checkpoint
-from mmcv.runner import OptimizerHook
 from mmdet.models import build_detector
 from reliability_utils import describe, log_text, make_data, train, write_config
 
-from mmhrkpt.core.hooks import FiniteLossHook, place_finite_loss_hook
 
 # lr 2e-3 in epoch 1, 2e27 from epoch 2 on
 ABSURD_LR = "lr_config = dict(_delete_=True, policy='step', step=[1], gamma=1e30)"
@@ -51,32 +49,3 @@ def test_the_last_good_checkpoint_loads(diverged):
     assert checkpoint['meta']['epoch'] == 1
     assert all(torch.isfinite(t).all() for t in model.state_dict().values()
                if t.is_floating_point())
-
-
-class _Toy(torch.nn.Module):
-
-    def __init__(self):
-        super().__init__()
-        self.fc = torch.nn.Linear(1, 1)
-
-    def train_step(self, data, optimizer):
-        return dict(loss=self.fc(data).sum())
-
-
-def _runner(tmp_path):
-    import logging
-    from mmcv.runner import EpochBasedRunner
-    return EpochBasedRunner(_Toy(), work_dir=str(tmp_path), logger=logging.getLogger('test'),
-                            max_epochs=1)
-
-
-def test_finite_loss_hook_is_placed_before_the_optimizer_step(tmp_path):
-    runner = _runner(tmp_path)
-    runner.register_hook(OptimizerHook(), 'ABOVE_NORMAL')
-    runner.register_hook(FiniteLossHook(), 'LOWEST')
-    place_finite_loss_hook(runner, runner.logger)
-    assert [type(h) for h in runner.hooks] == [FiniteLossHook, OptimizerHook]
-    runner = _runner(tmp_path)
-    runner.register_hook(OptimizerHook(), 'ABOVE_NORMAL')
-    place_finite_loss_hook(runner, runner.logger)  # none in the config: one is added, first
-    assert [type(h) for h in runner.hooks] == [FiniteLossHook, OptimizerHook]
