@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from mmcv.parallel import MMDataParallel, collate, is_module_wrapper
 
-from mmhrkpt.datasets.keypoint_meta import COCO_KEYPOINT_NAMES, COCO_SKELETON
+from mmhrkpt.datasets.keypoint_meta import COCO_KEYPOINT_NAMES, COCO_SKELETON, resolve_keypoint_meta
 from .palette import BOX, CENTRE, TEXT, keypoint_colors
 
 
@@ -66,6 +66,30 @@ def imshow_keypoints(img,
                 cv2.circle(img, tuple(kpts[k, :2].round().astype(int)), radius, colors[k], -1,
                            cv2.LINE_AA)
     return img
+
+
+def drawing_meta(num_keypoints, dataset_info=None, category=None):
+    """Keypoint names and skeleton to draw K keypoints with.
+
+    From ``dataset_info`` and a COCO ``category`` as :func:`resolve_keypoint_meta` reads them (OKS
+    sigmas are not needed to draw), else COCO's when K = 17, else none (points only).
+
+    Returns:
+        tuple: ``keypoint_names`` (tuple[str] | None) and ``skeleton`` (list of 0-based pairs).
+    """
+    info = {k: v for k, v in (dataset_info or {}).items() if k in ('keypoint_names', 'skeleton')}
+    if 'keypoint_names' not in info and not (category or {}).get('keypoints'):
+        if num_keypoints != len(COCO_KEYPOINT_NAMES):
+            return None, list(info.get('skeleton') or [])
+        info['keypoint_names'] = COCO_KEYPOINT_NAMES
+    names = info.get('keypoint_names') or category['keypoints']
+    meta = resolve_keypoint_meta(dict(info, sigmas=[1.0] * len(names)), category)
+    if len(meta['keypoint_names']) != num_keypoints:
+        raise ValueError(f"the meta names {len(meta['keypoint_names'])} keypoints "
+                         f"({list(meta['keypoint_names'])}), the results have K={num_keypoints}")
+    skeleton = meta['skeleton'] or (list(COCO_SKELETON) if meta['keypoint_names'] == COCO_KEYPOINT_NAMES
+                                    else [])
+    return meta['keypoint_names'], skeleton
 
 
 def show_keypoint_result(img, result, score_thr=0.3, kpt_thr=0.2, skeleton=None,
