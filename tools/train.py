@@ -36,6 +36,9 @@ def parse_args():
     parser.add_argument('--seed', type=int, default=None, help='random seed')
     parser.add_argument('--deterministic', action='store_true',
                         help='deterministic options for CUDNN and torch')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the LR by the total batch size / auto_scale_lr.base_batch_size of '
+                        'the config (linear scaling rule, as mmdet)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. data.train.ann_file=x.json')
     parser.add_argument('--launcher', choices=['none', 'pytorch'], default='none',
@@ -53,6 +56,11 @@ def main(args):
     if args.resume_from is not None:
         cfg.resume_from = args.resume_from
     cfg.auto_resume = args.auto_resume
+    if args.auto_scale_lr:
+        if not (cfg.get('auto_scale_lr') or {}).get('base_batch_size'):
+            raise ValueError(f'--auto-scale-lr needs auto_scale_lr.base_batch_size in {args.config} '
+                             "(the batch size its LR is meant for; _base_/default_runtime.py sets 16)")
+        cfg.auto_scale_lr.enable = True
 
     distributed = init_distributed(args.launcher)
     cfg = setup_runtime_cfg(cfg, args.config, args.work_dir, distributed)

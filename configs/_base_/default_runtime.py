@@ -1,5 +1,7 @@
 checkpoint_config = dict(interval=1, max_keep_ckpts=3)
-# TensorboardLoggerHook is dropped by mmhrkpt.apis.train_detector when tensorboard is not installed.
+# TensorBoard (in the runtime requirements) gets the logged scalars, losses, lr and the validation
+# keypoint and box AP, in work_dir/tf_logs; mmhrkpt.apis.train_detector drops the hook when
+# tensorboard is not installed.
 log_config = dict(
     interval=50,
     hooks=[
@@ -21,4 +23,5 @@ resume_from = None
 workflow = [('train', 1)]
 opencv_num_threads = 0
 mp_start_method = 'fork'
+# tools/train.py --auto-scale-lr multiplies the LR by (total batch size / base_batch_size).
 auto_scale_lr = dict(enable=False, base_batch_size=16)

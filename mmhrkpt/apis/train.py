@@ -5,10 +5,12 @@ Built from mmdet's pieces (data loaders, optimizer, runner, hooks); what differs
 a DDP wrapper that works with torch 2.x, the prediction-picture hook fed with the validation set,
 TensorBoard only when installed, a check that the model and the dataset agree on the keypoints,
 the NaN/inf stop always placed before the optimizer step, a count of skipped images, and
-``auto_resume`` that only picks a complete checkpoint.
+``auto_resume`` that only picks a complete checkpoint. The LR is scaled by the batch size as mmdet
+does (``auto_scale_lr``) when the config enables it.
 """
 from mmcv.runner import (DistSamplerSeedHook, EpochBasedRunner, Fp16OptimizerHook, OptimizerHook,
                          build_runner)
+from mmdet.apis.train import auto_scale_lr
 from mmdet.core import build_optimizer
 from mmdet.datasets import build_dataloader, build_dataset, replace_ImageToTensor
 from mmdet.utils import compat_cfg, get_root_logger
@@ -69,6 +71,11 @@ def train_detector(model, dataset, cfg, distributed=False, validate=False, times
     loader_cfg.update(cfg.data.get('train_dataloader', {}))
     share_skipped_files(datasets, loader_cfg['workers_per_gpu'])
     data_loaders = [build_dataloader(ds, **loader_cfg) for ds in datasets]
+
+    # mmdet's linear scaling rule (a no-op unless auto_scale_lr.enable): lr x total batch size /
+    # auto_scale_lr.base_batch_size, logged; it reads the batch per GPU from train_dataloader
+    cfg.data.train_dataloader.samples_per_gpu = loader_cfg['samples_per_gpu']
+    auto_scale_lr(cfg, distributed, logger)
 
     model = wrap_model(model, cfg.device, distributed, gpu_ids=cfg.gpu_ids,
                        find_unused_parameters=cfg.get('find_unused_parameters', False))
