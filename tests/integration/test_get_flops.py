@@ -42,7 +42,8 @@ def test_deconv_head_by_hand(get_flops):
 def test_parts_add_up_on_the_tiny_model(get_flops):
     cfg = Config.fromfile(str(ROOT / 'tests' / 'data' / 'tiny_krcnn.py'))
     model = build_detector(cfg.model)
-    rows = get_flops.model_complexity(model, (3, 64, 96), num_rois=7)
+    rows, dummy_rois = get_flops.model_complexity(model, (3, 64, 96), num_rois=7)
+    assert dummy_rois == 100  # KeypointRoIHead.forward_dummy's keypoint branch (checked against per RoI)
     named = {name.split(' (')[0]: (params, flops) for name, params, flops in rows}
     per_roi = named['keypoint_head per RoI'][1]
     assert named['keypoint_head x 7 RoIs'][1] == 7 * per_roi

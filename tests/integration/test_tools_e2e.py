@@ -245,5 +245,6 @@ def test_get_flops_cli(trained):
                  '100', '120', '--num-rois', '10'], cwd=trained['root'])
     assert 'input (3, 128, 128) (padded from (100, 120))' in proc.stdout
     for part in ('backbone', 'neck', 'rpn_head', 'bbox_head', 'keypoint_head per RoI',
-                 'keypoint_head x 10 RoIs', 'total (10 keypoint RoIs)'):
+                 'keypoint_head x 10 RoIs', 'total (10 keypoint RoIs)',
+                 'forward_dummy ran the keypoint head on 100 RoIs'):
         assert part in proc.stdout

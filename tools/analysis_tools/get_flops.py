@@ -4,10 +4,11 @@
 
 Counted with mmcv's ``get_model_complexity_info`` (one FLOP = one multiply-add, as mmcv and mmdet
 count) on the detector's ``forward_dummy`` for one image of (H, W) padded to ``--size-divisor``:
-backbone, neck, RPN and the box head (on the 1000 random proposals mmdet's ``forward_dummy`` makes);
-the keypoint head on a Tensor[1, C, h, w] of its ``roi_feat_size`` (per RoI), then for N RoIs (the
-head runs once per RoI, so N times). What mmcv does not count is left out: RoI pooling, anchor
-generation, NMS, the heatmap decoding.
+backbone, neck, RPN, the box head on the 1000 random proposals of mmdet's ``forward_dummy`` and the
+keypoint branch, which ``KeypointRoIHead.forward_dummy`` runs on the first 100 of them. The keypoint
+head is also counted alone on a Tensor[1, C, h, w] of its ``roi_feat_size``: that is the per-RoI
+figure (checked against the forward_dummy count), times N for N RoIs (the head runs once per RoI).
+What mmcv does not count is left out: RoI pooling, anchor generation, NMS, the heatmap decoding.
 """
 import argparse
 import sys
@@ -71,7 +72,8 @@ def model_complexity(model, shape, num_rois):
     """Params and FLOPs of each part of ``model`` for one image of ``shape`` (3, H, W).
 
     Returns:
-        list[tuple]: (part, params, FLOPs) rows, the last one the total.
+        tuple: rows (list of (part, params, FLOPs), the last one the total) and the number of RoIs
+        ``forward_dummy`` ran the keypoint head on (0 if it does not run the keypoint branch).
     """
     model.eval()
     head = model.roi_head.keypoint_head
@@ -107,7 +109,7 @@ def model_complexity(model, shape, num_rois):
         rows.append(('other parts', other, 0))
     rows.append((f'total ({num_rois} keypoint RoIs)', total_params,
                  sum(r[2] for r in rows[:4]) + per_roi * num_rois))
-    return rows
+    return rows, sum(seen_rois)
 
 
 def format_rows(rows):
@@ -132,10 +134,12 @@ def main(args):
     num_rois = args.num_rois
     if num_rois is None:
         num_rois = int(((cfg.model.get('test_cfg') or {}).get('rcnn') or {}).get('max_per_img', 100))
-    rows = model_complexity(model, (3, h, w), num_rois)
+    rows, dummy_rois = model_complexity(model, (3, h, w), num_rois)
     padded = f' (padded from {tuple(args.shape)})' if (h, w) != tuple(args.shape) else ''
+    checked = (f'forward_dummy ran the keypoint head on {dummy_rois} RoIs: {dummy_rois} x the per-RoI '
+               'count' if dummy_rois else 'forward_dummy does not run the keypoint branch')
     print(f'{args.config}\ninput (3, {h}, {w}){padded}; FLOPs count multiply-adds (mmcv)\n'
-          f'{format_rows(rows)}')
+          f'{format_rows(rows)}\n({checked})')
 
 
 if __name__ == '__main__':
