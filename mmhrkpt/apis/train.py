@@ -8,6 +8,7 @@ the NaN/inf stop always placed before the optimizer step, a count of skipped ima
 ``auto_resume`` that only picks a complete checkpoint. The LR is scaled by the batch size as mmdet
 does (``auto_scale_lr``) when the config enables it.
 """
+import numpy as np
 from mmcv.runner import (DistSamplerSeedHook, EpochBasedRunner, Fp16OptimizerHook, OptimizerHook,
                          build_runner)
 from mmdet.apis.train import auto_scale_lr
@@ -32,6 +33,25 @@ def check_keypoint_consistency(model, dataset):
                 f'model.roi_head.keypoint_head.num_keypoints={head_k} but the dataset '
                 f'{type(ds).__name__} ({getattr(ds, "ann_file", "")}) has {ds_k} keypoints; set '
                 'num_keypoints in the config to match the dataset meta')
+
+
+def apply_joint_weights(model, dataset, logger):
+    """Hand the training set's ``joint_weights`` (dataset meta) to the keypoint head, unless its
+    config gives its own."""
+    found = [leaf.joint_weights for leaf in leaf_datasets(dataset)
+             if getattr(leaf, 'joint_weights', None) is not None]
+    if not found:
+        return
+    if any(not np.array_equal(found[0], other) for other in found[1:]):
+        raise ValueError('the training datasets give different joint_weights; give '
+                         'model.roi_head.keypoint_head.joint_weights in the config')
+    head = model.roi_head.keypoint_head
+    if getattr(head, 'joint_weights', None) is not None:
+        logger.info('keypoint loss: the joint_weights of the keypoint head config are used, not '
+                    "the dataset meta's")
+        return
+    head.set_joint_weights(found[0])
+    logger.info(f'keypoint loss weighted per keypoint by the dataset meta: {found[0].tolist()}')
 
 
 def _log_hooks(log_config, logger):
@@ -60,9 +80,15 @@ def train_detector(model, dataset, cfg, distributed=False, validate=False, times
         validate (bool): evaluate ``cfg.data.val`` every ``cfg.evaluation.interval`` epochs.
     """
     cfg = compat_cfg(cfg)
+    fp16_cfg = cfg.get('fp16', None)
+    if fp16_cfg is not None and cfg.device != 'cuda':
+        # mmcv's fp16 runs the half-precision parts under CUDA autocast, which CPUs do not have
+        raise ValueError(f"fp16 = {dict(fp16_cfg)} needs a CUDA GPU (device is '{cfg.device}'): remove "
+                         'the fp16 setting to train on CPU')
     logger = get_root_logger(log_level=cfg.log_level)
     datasets = dataset if isinstance(dataset, (list, tuple)) else [dataset]
     check_keypoint_consistency(model, datasets)
+    apply_joint_weights(model, datasets[0], logger)
 
     runner_type = cfg.runner['type']
     loader_cfg = dict(samples_per_gpu=2, workers_per_gpu=2, num_gpus=len(cfg.gpu_ids),
@@ -84,7 +110,6 @@ def train_detector(model, dataset, cfg, distributed=False, validate=False, times
         model=model, optimizer=optimizer, work_dir=cfg.work_dir, logger=logger, meta=meta))
     runner.timestamp = timestamp  # so .log and .log.json share their name
 
-    fp16_cfg = cfg.get('fp16', None)
     if fp16_cfg is not None:
         optimizer_config = Fp16OptimizerHook(**cfg.optimizer_config, **fp16_cfg,
                                              distributed=distributed)

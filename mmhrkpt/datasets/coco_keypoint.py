@@ -78,9 +78,12 @@ class CocoKeypointDataset(CocoDataset):
     Args:
         ann_file (str): the COCO keypoint json.
         pipeline (list[dict]): processing pipeline.
-        dataset_info (dict, optional): ``keypoint_names``, ``flip_pairs`` (0-based pairs),
-            ``skeleton`` (0-based pairs), ``sigmas`` (K OKS sigmas); what is left out comes from the
-            json's person category (see :func:`resolve_keypoint_meta`).
+        dataset_info (dict | str, optional): the keypoint meta: the short form
+            ``dict(keypoint_names, flip_pairs, skeleton, sigmas, joint_weights)`` (0-based pairs),
+            mmpose 0.x's form (``keypoint_info``, ``skeleton_info``, ...), ``'mmpose::NAME'`` (a
+            meta file of the installed mmpose, e.g. ``'mmpose::crowdpose'``) or the path of such a
+            file; what is left out comes from the json's person category (see
+            :func:`~mmhrkpt.datasets.keypoint_meta.resolve_keypoint_meta`).
         min_keypoints (int): a training person needs at least this many labelled keypoints.
             Default: 1.
         **kwargs: mmdet ``CustomDataset`` arguments (``img_prefix``, ``test_mode``, ...).
@@ -91,6 +94,8 @@ class CocoKeypointDataset(CocoDataset):
         flip_pairs (list[tuple[int, int]]): left/right pairs swapped by a horizontal flip.
         skeleton (list[tuple[int, int]]): 0-based limbs.
         sigmas (np.ndarray): [K] OKS sigmas used by :meth:`evaluate`.
+        joint_weights (np.ndarray | None): [K] weights of the keypoints in the heatmap loss (training
+            hands them to the keypoint head), None when the meta gives none.
         skipped_files (set[str]): image files skipped during training.
     """
 
@@ -121,12 +126,13 @@ class CocoKeypointDataset(CocoDataset):
             raise ValueError(f'{ann_file} has no category named {self.CLASSES}')
         self.cat2label = {cat_id: i for i, cat_id in enumerate(self.cat_ids)}
         category = self.coco.load_cats(self.cat_ids[0])[0]
-        meta = resolve_keypoint_meta(self.dataset_info, category)
+        meta = resolve_keypoint_meta(self.dataset_info, category, ann_file)
         self.keypoint_names = meta['keypoint_names']
         self.num_keypoints = len(self.keypoint_names)
         self.flip_pairs = meta['flip_pairs']
         self.skeleton = meta['skeleton']
         self.sigmas = meta['sigmas']
+        self.joint_weights = meta['joint_weights']
 
         self.img_ids = self.coco.get_img_ids()
         data_infos = []

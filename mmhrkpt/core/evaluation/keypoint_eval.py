@@ -16,6 +16,10 @@ from pycocotools.coco import COCO as PyCOCO
 
 # Names of COCOeval(iouType='keypoints').stats[0..5].
 KEYPOINT_METRIC_NAMES = ('AP', 'AP50', 'AP75', 'APm', 'APl', 'AR')
+# Names of xtcocotools' COCOeval(iouType='keypoints_crowd').stats[0..8]: easy / medium / hard are the
+# images of crowdIndex < 0.2, in [0.2, 0.8) and >= 0.8.
+CROWDPOSE_METRIC_NAMES = ('AP', 'AP50', 'AP75', 'AR', 'AR50', 'AR75', 'AP_easy', 'AP_medium',
+                          'AP_hard')
 
 
 class KeypointCOCO(COCO):
@@ -118,3 +122,45 @@ def evaluate_keypoint_results(coco, keypoints_file, sigmas, cat_ids, img_ids, lo
     print_log('\n' + summary.getvalue(), logger=logger)
     return OrderedDict((f'keypoints_{name}', float(f'{coco_eval.stats[i]:.4f}'))
                        for i, name in enumerate(KEYPOINT_METRIC_NAMES))
+
+
+def evaluate_crowdpose_results(ann_file, keypoints_file, sigmas, cat_ids, logger=None):
+    """CrowdPose keypoint AP of a results file: xtcocotools' ``COCOeval(iouType='keypoints_crowd')``
+    on the ground truth of ``ann_file``, as CrowdPose's own evaluation and mmpose's
+    ``TopDownCrowdPoseDataset`` run it (no areas: ``use_area=False``).
+
+    xtcocotools reads the images' ``crowdIndex`` from the file itself, so the ground truth is that
+    file, and every image of it is evaluated. The ``bbox`` of each entry is ignored.
+
+    Args:
+        ann_file (str): the CrowdPose json.
+        keypoints_file (str): COCO keypoint results json.
+        sigmas (np.ndarray[K]): OKS sigmas.
+        cat_ids (Sequence[int]): the categories to evaluate.
+
+    Returns:
+        dict[str, float]: ``keypoints_AP``, ``keypoints_AP50``, ``keypoints_AP75``, ``keypoints_AR``,
+        ``keypoints_AR50``, ``keypoints_AR75``, ``keypoints_AP_easy``, ``keypoints_AP_medium``,
+        ``keypoints_AP_hard``.
+    """
+    from xtcocotools.coco import COCO as XTCOCO
+    from xtcocotools.cocoeval import COCOeval as XTCOCOeval
+
+    print_log('Evaluating keypoints (CrowdPose)...', logger=logger)
+    predictions = mmcv.load(keypoints_file)
+    for prediction in predictions:
+        prediction.pop('bbox', None)
+    summary = io.StringIO()
+    with contextlib.redirect_stdout(summary):
+        coco_gt = XTCOCO(ann_file)
+        coco_det = coco_gt.loadRes(predictions)
+        coco_eval = XTCOCOeval(coco_gt, coco_det, 'keypoints_crowd',
+                               np.asarray(sigmas, dtype=np.float64), use_area=False)
+        coco_eval.params.useSegm = None
+        coco_eval.params.catIds = list(cat_ids)
+        coco_eval.evaluate()
+        coco_eval.accumulate()
+        coco_eval.summarize()
+    print_log('\n' + summary.getvalue(), logger=logger)
+    return OrderedDict((f'keypoints_{name}', float(f'{coco_eval.stats[i]:.4f}'))
+                       for i, name in enumerate(CROWDPOSE_METRIC_NAMES))

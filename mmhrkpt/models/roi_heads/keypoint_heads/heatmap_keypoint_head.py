@@ -3,10 +3,11 @@
 Shape legend: N RoIs, K keypoints, C channels, (h, w) the RoI feature size, (H, W) the heatmap size.
 Heatmap sizes are (H, W) throughout, never mmpose's [W, H].
 """
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule, build_upsample_layer
-from mmcv.runner import BaseModule
+from mmcv.runner import BaseModule, auto_fp16, force_fp32
 from mmdet.models.builder import HEADS, build_loss
 
 from mmhrkpt.codecs import build_codec
@@ -36,6 +37,10 @@ class HeatmapKeypointHead(BaseModule):
     ``codec``: ``MSRAHeatmap`` / ``DarkHeatmap`` / ``UDPHeatmap`` / ...), so switching MSRA, DARK
     and UDP is a config change.
 
+    Mixed precision (``fp16 = dict(loss_scale='dynamic')``, as mmdet's ``FCNMaskHead``): ``forward``
+    runs in half precision (``@auto_fp16``), while targets, the loss and decoding stay in float32
+    (``@force_fp32`` on ``loss`` and ``decode``; the codec encodes float32 keypoints).
+
     Args:
         num_keypoints (int): K.
         in_channels (int): C of the RoI features.
@@ -53,6 +58,8 @@ class HeatmapKeypointHead(BaseModule):
             Called as ``loss(pred, target, target_weight[N, K, 1])``. The mean squared error of
             Gaussian heatmaps is small (most cells are near zero), so it needs a large weight to
             count beside the box losses; the default, 3000, was chosen by measurement (README).
+        joint_weights (Sequence[float], optional): K weights of the keypoints in the loss (mmpose's
+            ``joint_weights``); training sets them from the dataset meta when the config gives none.
         conv_cfg, norm_cfg (dict): for the conv layers (mmcv ``ConvModule``).
         init_cfg (dict | list[dict]): weight init (default: kaiming convs, normal(0.001) output).
     """
@@ -68,6 +75,7 @@ class HeatmapKeypointHead(BaseModule):
                  deconv_to_heatmaps=False,
                  codec=dict(type='MSRAHeatmap', heatmap_size=(64, 48), sigma=2.0),
                  loss_keypoint=dict(type='HeatmapMSELoss', use_target_weight=True, loss_weight=3000.),
+                 joint_weights=None,
                  conv_cfg=None,
                  norm_cfg=None,
                  init_cfg=None):
@@ -84,6 +92,10 @@ class HeatmapKeypointHead(BaseModule):
         self.codec = build_codec(codec)
         self.heatmap_size = tuple(self.codec.heatmap_size)
         self.loss_keypoint = build_scoped_loss(loss_keypoint)
+        self.fp16_enabled = False
+        self.joint_weights = None
+        if joint_weights is not None:
+            self.set_joint_weights(joint_weights)
 
         convs = []
         channels = in_channels
@@ -123,6 +135,16 @@ class HeatmapKeypointHead(BaseModule):
         """
         return self.codec.expand_rois(bboxes, padding=padding)
 
+    def set_joint_weights(self, joint_weights):
+        """Weight keypoint k's loss by ``joint_weights[k]`` (K non-negative numbers)."""
+        weights = torch.as_tensor(joint_weights, dtype=torch.float32).reshape(-1)
+        if weights.numel() != self.num_keypoints or not torch.isfinite(weights).all() or (
+                weights < 0).any():
+            raise ValueError(f'joint_weights must be K={self.num_keypoints} non-negative numbers, got '
+                             f'{weights.tolist()}')
+        self.joint_weights = weights
+
+    @auto_fp16()
     def forward(self, x):
         """Tensor[N, C, h, w] RoI features -> Tensor[N, K, H, W] heatmaps (logits for one-hot)."""
         x = self.deconvs(self.convs(x))
@@ -139,10 +161,15 @@ class HeatmapKeypointHead(BaseModule):
             rois (Tensor[N, 4]): the (expanded) keypoint RoIs, (x1, y1, x2, y2) in image pixels.
 
         Returns:
-            tuple: targets (as the codec encodes, e.g. Tensor[N, K, H, W]) and weights Tensor[N, K].
+            tuple: targets (as the codec encodes, e.g. Tensor[N, K, H, W]) and weights Tensor[N, K]
+            (the codec's 0/1 validity times ``joint_weights``, if any), both float32.
         """
-        return self.codec.encode(keypoints, rois)
+        targets, weights = self.codec.encode(keypoints.float(), rois.float())
+        if self.joint_weights is not None:
+            weights = weights * self.joint_weights.to(weights.device)  # [N, K] * [K]
+        return targets, weights
 
+    @force_fp32(apply_to=('pred', ))
     def loss(self, pred, targets, weights):
         """Heatmap loss: ``loss_keypoint(pred[N, K, H, W], targets[N, K, H, W], weights[N, K, 1])``.
 
@@ -152,8 +179,9 @@ class HeatmapKeypointHead(BaseModule):
             return dict(loss_keypoint=pred.sum() + sum(p.sum() * 0 for p in self.parameters()))
         return dict(loss_keypoint=self.loss_keypoint(pred, targets, weights.unsqueeze(-1)))
 
+    @force_fp32(apply_to=('pred', ))
     def decode(self, pred, rois):
-        """Heatmaps to image keypoints.
+        """Heatmaps to image keypoints (in float32).
 
         Args:
             pred (Tensor[N, K, H, W]): the head's output.
@@ -162,7 +190,7 @@ class HeatmapKeypointHead(BaseModule):
         Returns:
             tuple: keypoints Tensor[N, K, 2] in the RoIs' pixel frame, scores Tensor[N, K].
         """
-        return self.codec.decode(pred, rois)
+        return self.codec.decode(pred, rois.float())
 
     def flip_back(self, pred, flip_pairs):
         """Heatmaps of a horizontally flipped image -> heatmaps of the original (flip pairs swapped)."""

@@ -2,6 +2,7 @@
 
 Shape legend: N RoIs, K keypoints, (H, W) the map size.
 """
+from mmcv.runner import force_fp32
 from mmdet.models.builder import HEADS
 
 from .heatmap_keypoint_head import HeatmapKeypointHead
@@ -38,6 +39,7 @@ class OneHotKeypointHead(HeatmapKeypointHead):
                          deconv_to_heatmaps=deconv_to_heatmaps, codec=codec,
                          loss_keypoint=loss_keypoint, **kwargs)
 
+    @force_fp32(apply_to=('pred', ))
     def loss(self, pred, targets, weights):
         """Spatial cross-entropy.
 
