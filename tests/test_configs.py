@@ -8,6 +8,8 @@ from mmcv import Config
 from mmdet.datasets.builder import PIPELINES
 from mmdet.models import build_detector
 
+from mmhrkpt.datasets import resolve_keypoint_meta
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / 'configs').glob('*/*.py')
                  if p.parent.name != '_base_')
@@ -32,6 +34,8 @@ def test_all_expected_configs_exist():
                  'krcnn_hrnet/krcnn_hrnet_w18_hrfpn_heatmap_1x_coco.py',
                  'krcnn_r50/krcnn_r50_fpn_heatmap_1x_coco.py',
                  'krcnn_r50/krcnn_r50_fpn_onehot_1x_coco.py',
+                 'krcnn_hrnet/krcnn_hrnet_w32_hrfpn_dark_fp16_1x_coco.py',
+                 'krcnn_hrnet/krcnn_hrnet_w32_hrfpn_dark_1x_crowdpose.py',
                  'synthetic/krcnn_hrnet_w18_synthetic.py'):
         assert f'configs/{name}' in CONFIGS, name
 
@@ -42,9 +46,12 @@ def test_config_builds(path):
     model = build_detector(cfg.model)
     assert type(model).__name__ == 'KeypointRCNN'
     head = model.roi_head.keypoint_head
-    assert head.num_keypoints == 17
+    info = cfg.data.test.get('dataset_info', None)
+    # the head predicts the dataset meta's keypoints (COCO's 17 when the json's category names them)
+    assert head.num_keypoints == (len(resolve_keypoint_meta(info)['keypoint_names']) if info else 17)
     for split in ('train', 'val', 'test'):
-        assert cfg.data[split].type == 'CocoKeypointDataset'
+        assert cfg.data[split].type in ('CocoKeypointDataset', 'CrowdPoseKeypointDataset')
+        assert cfg.data[split].get('dataset_info', None) == info
         for step in _pipeline_types(cfg.data[split].pipeline):
             assert PIPELINES.get(step) is not None, (split, step)
 
@@ -63,7 +70,9 @@ def test_config_pipelines_run(path, tiny_synthetic):
     cfg = _load(path)
     for split, mode in (('train', False), ('test', True)):
         data_cfg = cfg.data[split].copy()
-        data_cfg.update(ann_file=tiny_synthetic['train']['ann_file'],
+        # the synthetic people are COCO's 17 keypoints: the config's pipelines, COCO's meta
+        data_cfg.update(type='CocoKeypointDataset', dataset_info=None,
+                        ann_file=tiny_synthetic['train']['ann_file'],
                         img_prefix=tiny_synthetic['train']['img_prefix'])
         sample = build_dataset(data_cfg, dict(test_mode=mode))[0]
         if mode:
