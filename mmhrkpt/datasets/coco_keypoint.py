@@ -6,48 +6,23 @@ Coordinates (CONVENTIONS.md): COCO keypoints are integer pixel indices; here a l
 becomes (x + 0.5, y + 0.5, v) in mmdet's continuous frame, an unlabelled one (v = 0) is (0, 0, 0),
 and results are written back with x - 0.5, y - 0.5. Boxes are continuous in COCO already.
 """
-import numbers
+import os.path as osp
+import tempfile
 from collections import Counter, OrderedDict
 
-import mmcv
 import numpy as np
 from mmdet.datasets.builder import DATASETS
 from mmdet.datasets.coco import CocoDataset
 from mmdet.utils import get_root_logger
 
-from mmhrkpt.core.evaluation.keypoint_eval import (KeypointCOCO, evaluate_keypoint_results,
+from mmhrkpt.core.evaluation.keypoint_eval import (KeypointCOCO, dump_json, evaluate_keypoint_results,
                                                    keypoint_results_to_json)
+from .coco_parsing import is_number, parse_annotations
 from .keypoint_meta import PIXEL_CENTER_OFFSET, resolve_keypoint_meta
 from .pipelines.loading import ImageLoadError
 
 INSTANCE_DROP_REASONS = ('crowd', 'zero_area_box', 'too_few_keypoints', 'ignore_flag')
 IMAGE_DROP_REASONS = ('no_person', 'too_small')
-
-
-def _is_number(value):
-    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
-            and np.isfinite(value))
-
-
-def _number_array(value):
-    """``value`` as ``np.ndarray[L]`` when it is a flat list of finite numbers, else None."""
-    if not isinstance(value, (list, tuple)):
-        return None
-    try:
-        arr = np.asarray(value)
-    except ValueError:  # ragged nesting
-        return None
-    if arr.ndim != 1 or arr.dtype.kind not in 'iuf' or not np.isfinite(arr).all():
-        return None
-    return arr.astype(np.float64)
-
-
-def _describe_bad_list(value):
-    """Why ``value`` is not a flat list of finite numbers (for error messages)."""
-    if not isinstance(value, (list, tuple)):
-        return f'must be a list of numbers, got {type(value).__name__} {value!r:.60}'
-    bad = next((v for v in value if not _is_number(v)), None)
-    return f'has a non-numeric or non-finite value {bad!r:.60}'
 
 
 @DATASETS.register_module()
@@ -115,7 +90,10 @@ class CocoKeypointDataset(CocoDataset):
 
     # ----------------------------------------------------------------------------------- loading
     def load_annotations(self, ann_file):
-        """Load, validate and parse every person annotation of ``ann_file``.
+        """Load, validate and parse every person annotation of ``ann_file``, all at once.
+
+        The persons of all images are kept in flat arrays in image order (``get_ann_info`` slices
+        them): a COCO-sized file costs little more than pycocotools' own indexing.
 
         Returns:
             list[dict]: the COCO image infos (with ``filename``).
@@ -136,129 +114,103 @@ class CocoKeypointDataset(CocoDataset):
 
         self.img_ids = self.coco.get_img_ids()
         data_infos = []
-        self._ann_infos = {}
-        seen_ann_ids = []
         for img_id in self.img_ids:
-            info = self.coco.load_imgs([img_id])[0]
+            info = self.coco.imgs[img_id]
             self._check_image_info(info)
             info['filename'] = info['file_name']
             data_infos.append(info)
-            ann_ids = self.coco.get_ann_ids(img_ids=[img_id])
-            seen_ann_ids.extend(ann_ids)
-            self._ann_infos[img_id] = self._parse_ann_info(info, self.coco.load_anns(ann_ids))
-        if len(set(seen_ann_ids)) != len(seen_ann_ids):
-            duplicates = sorted(i for i, n in Counter(seen_ann_ids).items() if n > 1)
-            raise ValueError(f'{ann_file}: annotation ids are not unique: {duplicates[:10]}')
-        orphans = sorted(set(self.coco.anns) - set(seen_ann_ids))
-        if orphans:
-            raise ValueError(f'{ann_file}: annotations {orphans[:10]} refer to image ids that are '
-                             "not in 'images'")
+        self._slot_of_image = {img_id: slot for slot, img_id in enumerate(self.img_ids)}
+        self._parse_persons(ann_file, data_infos)
         return data_infos
 
     def _check_image_info(self, info):
         for field in ('width', 'height'):
-            if not _is_number(info.get(field)) or info[field] <= 0:
+            if not is_number(info.get(field)) or info[field] <= 0:
                 raise ValueError(f"malformed image id={info.get('id')} in {self.ann_file}: field "
                                  f"'{field}' must be a positive number, got {info.get(field)!r}")
         if not isinstance(info.get('file_name'), str):
             raise ValueError(f"malformed image id={info.get('id')} in {self.ann_file}: field "
                              f"'file_name' must be a string, got {info.get('file_name')!r}")
 
-    def _malformed(self, ann, field, problem):
-        return ValueError(f"malformed annotation id={ann.get('id')} "
-                          f"(image id={ann.get('image_id')}) in {self.ann_file}: "
-                          f"field '{field}' {problem}")
+    def _image_order(self, ann_file):
+        """The person annotations, in image order (the file's order within an image), and the slot
+        (index into ``img_ids``) of each; errors for repeated ids and unknown images."""
+        anns = self.coco.dataset.get('annotations', [])
+        slots = np.array([self._slot_of_image.get(ann['image_id'], -1) for ann in anns],
+                         dtype=np.int64)
+        ids = [ann['id'] for ann, slot in zip(anns, slots) if slot >= 0]
+        if len(set(ids)) != len(ids):
+            duplicates = sorted(i for i, n in Counter(ids).items() if n > 1)
+            raise ValueError(f'{ann_file}: annotation ids are not unique: {duplicates[:10]}')
+        if (slots < 0).any():
+            orphans = sorted(ann['id'] for ann, slot in zip(anns, slots) if slot < 0)
+            raise ValueError(f'{ann_file}: annotations {orphans[:10]} refer to image ids that are '
+                             "not in 'images'")
+        persons = np.array([ann.get('category_id') in self.cat2label for ann in anns], dtype=bool)
+        order = np.flatnonzero(persons)[np.argsort(slots[persons], kind='stable')]
+        return [anns[i] for i in order], slots[order]
 
-    def _check_annotation(self, ann):
-        """Validate one person annotation and fill the fields COCOeval needs.
+    def _parse_persons(self, ann_file, data_infos):
+        """Validate and filter every person (see the class docstring) into the flat arrays that
+        :meth:`get_ann_info` slices: boxes x1 y1 x2 y2, labels, keypoints (x, y, v) in the
+        continuous frame, crowd regions, and per image offsets into them."""
+        anns, slots = self._image_order(ann_file)
+        bboxes, raw, iscrowd = parse_annotations(anns, self.num_keypoints, ann_file)
+        x1, y1, w, h = bboxes.T
+        width = np.array([info['width'] for info in data_infos], dtype=np.float64)[slots]
+        height = np.array([info['height'] for info in data_infos], dtype=np.float64)[slots]
+        inter_w = np.maximum(0, np.minimum(x1 + w, width) - np.maximum(x1, 0))
+        inter_h = np.maximum(0, np.minimum(y1 + h, height) - np.maximum(y1, 0))
+        labelled = raw[..., 2] > 0  # [M, K]
+        # each reason counts the persons the reasons before it kept
+        ignored = np.array([bool(ann.get('ignore', False)) for ann in anns], dtype=bool)
+        zero_area = ~ignored & ((inter_w * inter_h == 0) | (w < 1) | (h < 1))
+        crowd = ~ignored & ~zero_area & iscrowd
+        kept = ~ignored & ~zero_area & ~crowd
+        too_few = kept & (np.count_nonzero(labelled, axis=1) < self.min_keypoints)
+        if self.test_mode:
+            too_few[:] = False
+        kept &= ~too_few
+        for reason, mask in (('ignore_flag', ignored), ('zero_area_box', zero_area), ('crowd', crowd),
+                             ('too_few_keypoints', too_few)):
+            self.dropped_instances[reason] += int(np.count_nonzero(mask))
 
-        Returns:
-            tuple: ``bbox`` (np.ndarray[4], x y w h) and ``keypoints`` (np.ndarray[K, 3], the raw
-            COCO values).
-        """
-        bbox = _number_array(ann.get('bbox'))
-        if bbox is None or bbox.shape != (4, ):
-            problem = (_describe_bad_list(ann.get('bbox')) if bbox is None else
-                       f'must be 4 numbers [x, y, w, h], got {len(bbox)}')
-            raise self._malformed(ann, 'bbox', problem)
-        if 'keypoints' not in ann:
-            raise self._malformed(ann, 'keypoints', 'is missing')
-        flat = _number_array(ann['keypoints'])
-        if flat is None:
-            raise self._malformed(ann, 'keypoints', _describe_bad_list(ann['keypoints']))
-        if len(flat) % 3:
-            raise self._malformed(
-                ann, 'keypoints', f'has {len(flat)} values, not a multiple of 3 (x, y, v triplets)')
-        if len(flat) != 3 * self.num_keypoints:
-            raise self._malformed(
-                ann, 'keypoints', f'has {len(flat)} values = {len(flat) // 3} keypoints, expected '
-                f'3*K = {3 * self.num_keypoints} (the dataset meta has K={self.num_keypoints})')
-        keypoints = flat.reshape(self.num_keypoints, 3)
-        visibility = keypoints[:, 2]
-        if not ((visibility == 0) | (visibility == 1) | (visibility == 2)).all():
-            raise self._malformed(ann, 'keypoints', 'has visibility flags other than 0, 1, 2: '
-                                  f'{sorted(set(visibility.tolist()))}')
-        for field in ('area', 'iscrowd', 'num_keypoints'):
-            if field in ann and not _is_number(ann[field]):
-                raise self._malformed(ann, field, f'must be a number, got {ann[field]!r:.60}')
-        # COCOeval reads these from every ground truth: fill them when a json leaves them out.
-        ann.setdefault('iscrowd', 0)
-        ann.setdefault('area', float(bbox[2] * bbox[3]))
-        ann.setdefault('num_keypoints', int(np.count_nonzero(keypoints[:, 2] > 0)))
-        return bbox, keypoints
-
-    def _parse_ann_info(self, img_info, ann_info):
-        """Parse the annotations of one image (see the class docstring for the filtering).
-
-        Returns:
-            dict: ``bboxes`` float32[n, 4], ``labels`` int64[n], ``bboxes_ignore`` float32[m, 4],
-            ``keypoints`` float32[n, K, 3].
-        """
-        bboxes, labels, bboxes_ignore, keypoints = [], [], [], []
-        for ann in ann_info:
-            if ann.get('category_id') not in self.cat2label:
-                continue
-            (x1, y1, w, h), raw_keypoints = self._check_annotation(ann)
-            if ann.get('ignore', False):
-                self.dropped_instances['ignore_flag'] += 1
-                continue
-            inter_w = max(0, min(x1 + w, img_info['width']) - max(x1, 0))
-            inter_h = max(0, min(y1 + h, img_info['height']) - max(y1, 0))
-            if inter_w * inter_h == 0 or w < 1 or h < 1:
-                self.dropped_instances['zero_area_box'] += 1
-                continue
-            box = [x1, y1, x1 + w, y1 + h]
-            if ann['iscrowd']:
-                self.dropped_instances['crowd'] += 1
-                bboxes_ignore.append(box)
-                continue
-            labelled = raw_keypoints[:, 2] > 0
-            if not self.test_mode and np.count_nonzero(labelled) < self.min_keypoints:
-                self.dropped_instances['too_few_keypoints'] += 1
-                continue
-            person = np.where(labelled[:, None], raw_keypoints, 0.0)
-            person[labelled, :2] += PIXEL_CENTER_OFFSET
-            bboxes.append(box)
-            labels.append(self.cat2label[ann['category_id']])
-            keypoints.append(person)
-
-        num_keypoints = self.num_keypoints
-        return dict(
-            bboxes=np.array(bboxes, dtype=np.float32).reshape(-1, 4),
-            labels=np.array(labels, dtype=np.int64),
-            bboxes_ignore=np.array(bboxes_ignore, dtype=np.float32).reshape(-1, 4),
-            keypoints=np.array(keypoints, dtype=np.float32).reshape(-1, num_keypoints, 3))
+        corners = np.concatenate([bboxes[:, :2], bboxes[:, :2] + bboxes[:, 2:]], 1)
+        keypoints = np.where(labelled[..., None], raw, 0.0)[kept]
+        keypoints[..., :2] += PIXEL_CENTER_OFFSET * labelled[kept][..., None]
+        self._persons = dict(
+            bboxes=corners[kept].astype(np.float32),
+            labels=np.array([self.cat2label[ann['category_id']] for ann, keep in zip(anns, kept)
+                             if keep], dtype=np.int64),
+            keypoints=keypoints.astype(np.float32))
+        self._crowds = corners[crowd].astype(np.float32)
+        for array in (*self._persons.values(), self._crowds):
+            array.setflags(write=False)  # shared by every get_ann_info: a write would be a bug
+        num_images = len(data_infos)
+        self._person_offsets = np.searchsorted(slots[kept], np.arange(num_images + 1))
+        self._crowd_offsets = np.searchsorted(slots[crowd], np.arange(num_images + 1))
 
     def get_ann_info(self, idx):
-        """Parsed annotations of image ``idx`` (see :meth:`_parse_ann_info`)."""
-        return dict(self._ann_infos[self.data_infos[idx]['id']])
+        """Parsed annotations of image ``idx``: ``bboxes`` float32[n, 4], ``labels`` int64[n],
+        ``bboxes_ignore`` float32[m, 4], ``keypoints`` float32[n, K, 3] (read-only views of the
+        dataset's arrays: the pipeline copies them)."""
+        slot = self._slot_of_image[self.data_infos[idx]['id']]
+        begin, end = self._person_offsets[slot:slot + 2]
+        crowd_begin, crowd_end = self._crowd_offsets[slot:slot + 2]
+        ann = {key: value[begin:end] for key, value in self._persons.items()}
+        ann['bboxes_ignore'] = self._crowds[crowd_begin:crowd_end]
+        return ann
+
+    def _num_persons(self, img_id):
+        slot = self._slot_of_image[img_id]
+        return int(self._person_offsets[slot + 1] - self._person_offsets[slot])
 
     def _filter_imgs(self, min_size=32):
         """Training: keep images with a person (if ``filter_empty_gt``) and min side >= 32."""
         valid_inds, valid_img_ids = [], []
         for i, img_info in enumerate(self.data_infos):
             img_id = self.img_ids[i]
-            if self.filter_empty_gt and len(self._ann_infos[img_id]['labels']) == 0:
+            if self.filter_empty_gt and self._num_persons(img_id) == 0:
                 self.dropped_images['no_person'] += 1
                 continue
             if min(img_info['width'], img_info['height']) < min_size:
@@ -270,7 +222,7 @@ class CocoKeypointDataset(CocoDataset):
         return valid_inds
 
     def _log_load_summary(self):
-        num_persons = sum(len(self._ann_infos[info['id']]['labels']) for info in self.data_infos)
+        num_persons = sum(self._num_persons(info['id']) for info in self.data_infos)
         instances = ', '.join(f'{k}={v}' for k, v in self.dropped_instances.items())
         images = ', '.join(f'{k}={v}' for k, v in self.dropped_images.items())
         mode = 'test' if self.test_mode else 'train'
@@ -314,7 +266,7 @@ class CocoKeypointDataset(CocoDataset):
         (:func:`~mmhrkpt.core.evaluation.keypoint_results_to_json`)."""
         return keypoint_results_to_json(results, self.img_ids, self.cat_ids, self.num_keypoints)
 
-    def results2json(self, results, outfile_prefix):
+    def results2json(self, results, outfile_prefix, keypoint_json=None):
         """Write ``PREFIX.bbox.json`` and ``PREFIX.keypoints.json``.
 
         Args:
@@ -322,6 +274,7 @@ class CocoKeypointDataset(CocoDataset):
                 classes of ``np.ndarray[n, 5]`` and ``np.ndarray[n, K, 3]``. A plain list of
                 ``bbox_results`` per image is handed to mmdet (boxes only).
             outfile_prefix (str): e.g. ``a/b/prefix``.
+            keypoint_json (list[dict], optional): the keypoint results already in COCO's format.
 
         Returns:
             dict[str, str]: ``bbox`` and ``keypoints`` file names.
@@ -330,14 +283,15 @@ class CocoKeypointDataset(CocoDataset):
             return super().results2json(results, outfile_prefix)
         result_files = dict(bbox=f'{outfile_prefix}.bbox.json',
                             keypoints=f'{outfile_prefix}.keypoints.json')
-        mmcv.dump(self._det2json([bbox_result for bbox_result, _ in results]), result_files['bbox'])
-        mmcv.dump(self._kpt2json(results), result_files['keypoints'])
+        dump_json(self._det2json([bbox_result for bbox_result, _ in results]), result_files['bbox'])
+        dump_json(self._kpt2json(results) if keypoint_json is None else keypoint_json,
+                  result_files['keypoints'])
         return result_files
 
-    def evaluate_keypoints(self, keypoints_file, logger=None):
-        """COCO keypoint AP of a results file with this dataset's OKS sigmas
-        (:func:`~mmhrkpt.core.evaluation.evaluate_keypoint_results`)."""
-        return evaluate_keypoint_results(self.coco, keypoints_file, self.sigmas, self.cat_ids,
+    def evaluate_keypoints(self, keypoint_results, logger=None):
+        """COCO keypoint AP of results (a json file or its list of dicts) with this dataset's OKS
+        sigmas (:func:`~mmhrkpt.core.evaluation.evaluate_keypoint_results`)."""
+        return evaluate_keypoint_results(self.coco, keypoint_results, self.sigmas, self.cat_ids,
                                          self.img_ids, logger=logger)
 
     def evaluate(self,
@@ -359,7 +313,8 @@ class CocoKeypointDataset(CocoDataset):
             metric (str | Sequence[str]): 'bbox' and/or 'keypoints'.
             logger (logging.Logger | str, optional): where the tables are printed.
             jsonfile_prefix (str, optional): keep the result files as ``PREFIX.bbox.json`` and
-                ``PREFIX.keypoints.json``; a temporary directory otherwise.
+                ``PREFIX.keypoints.json``. Without it the keypoint results are evaluated in memory,
+                and only the box evaluation (mmdet's, which reads a file) writes a temporary one.
             classwise, proposal_nums, iou_thrs, metric_items: as mmdet's, for 'bbox'.
 
         Returns:
@@ -374,15 +329,20 @@ class CocoKeypointDataset(CocoDataset):
         if 'keypoints' in metrics and not isinstance(results[0], tuple):
             raise ValueError("metric 'keypoints' needs (bbox_results, keypoint_results) per image")
 
-        result_files, tmp_dir = self.format_results(results, jsonfile_prefix)
+        keypoint_json = self._kpt2json(results) if 'keypoints' in metrics else None
+        prefix, tmp_dir = jsonfile_prefix, None
+        if prefix is None and 'bbox' in metrics:
+            tmp_dir = tempfile.TemporaryDirectory()
+            prefix = osp.join(tmp_dir.name, 'results')
         eval_results = OrderedDict()
         try:
+            result_files = {} if prefix is None else self.results2json(results, prefix, keypoint_json)
             if 'bbox' in metrics:
                 eval_results.update(
                     self.evaluate_det_segm(results, result_files, self.coco, ['bbox'], logger,
                                            classwise, proposal_nums, iou_thrs, metric_items))
             if 'keypoints' in metrics:
-                eval_results.update(self.evaluate_keypoints(result_files['keypoints'], logger))
+                eval_results.update(self.evaluate_keypoints(keypoint_json, logger))
         finally:
             if tmp_dir is not None:
                 tmp_dir.cleanup()

@@ -5,7 +5,8 @@ Letters: K = 14 keypoints.
 from mmdet.datasets.builder import DATASETS
 
 from mmhrkpt.core.evaluation.keypoint_eval import evaluate_crowdpose_results
-from .coco_keypoint import CocoKeypointDataset, _is_number
+from .coco_keypoint import CocoKeypointDataset
+from .coco_parsing import is_number
 
 CROWDPOSE_META = 'mmpose::crowdpose'
 
@@ -38,12 +39,13 @@ class CrowdPoseKeypointDataset(CocoKeypointDataset):
     def _check_image_info(self, info):
         super()._check_image_info(info)
         crowd_index = info.get('crowdIndex')
-        if not _is_number(crowd_index) or not 0 <= crowd_index <= 1:
+        if not is_number(crowd_index) or not 0 <= crowd_index <= 1:
             raise ValueError(f"malformed image id={info.get('id')} in {self.ann_file}: field "
                              f"'crowdIndex' must be a number in [0, 1] (CrowdPose's crowding of the "
                              f'image), got {crowd_index!r}')
 
-    def evaluate_keypoints(self, keypoints_file, logger=None):
-        """CrowdPose keypoint AP of a results file (xtcocotools' 'keypoints_crowd')."""
-        return evaluate_crowdpose_results(self.ann_file, keypoints_file, self.sigmas, self.cat_ids,
-                                          logger=logger)
+    def evaluate_keypoints(self, keypoint_results, logger=None):
+        """CrowdPose keypoint AP of results, a json file or its list (xtcocotools'
+        'keypoints_crowd')."""
+        return evaluate_crowdpose_results(self.ann_file, keypoint_results, self.sigmas,
+                                          self.cat_ids, logger=logger)

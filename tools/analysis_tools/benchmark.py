@@ -8,10 +8,13 @@ profile.
     python tools/analysis_tools/benchmark.py infer CONFIG [--img-size 512] [--iters 20] [--vs-torchvision]
     python tools/analysis_tools/benchmark.py profile CONFIG [--data-root DIR] [--vs-torchvision]
                                                             [--top-ops 15]
+    python tools/analysis_tools/benchmark.py data [--num-images 64115] [--num-persons 262465]
+                                                  [--eval-images 5000] [--dets-per-image 20]
 
 Every subcommand takes --json OUT.json (figures + machine info). docs/benchmarks.md explains the
 figures. This file parses arguments; the modules beside it measure: benchmark_codec.py,
-benchmark_roi_align.py, benchmark_model.py (train, infer), benchmark_profile.py and benchmark_utils.py
+benchmark_roi_align.py, benchmark_model.py (train, infer), benchmark_profile.py, benchmark_data.py
+(dataset loading and evaluation at COCO's size) and benchmark_utils.py
 (timing, memory, machine info, JSON). Figures are printed and written, never asserted: the tests check
 keys and agreement, never time.
 """
@@ -25,6 +28,7 @@ if _TOOL_DIR not in (os.path.abspath(p) for p in sys.path):
     sys.path.insert(0, _TOOL_DIR)
 
 import benchmark_codec  # noqa: E402
+import benchmark_data  # noqa: E402
 import benchmark_model  # noqa: E402
 import benchmark_profile  # noqa: E402
 import benchmark_roi_align  # noqa: E402
@@ -112,6 +116,22 @@ def parse_args(argv=None):
                    'train*.json + images/train/ or train2017/) to time data loading')
     p.add_argument('--top-ops', type=int, default=0,
                    help='also list the N operators with most self time (torch.profiler)')
+
+    p = sub.add_parser('data', help="CocoKeypointDataset on a generated json of COCO's size: "
+                       'loading vs pycocotools (time, memory), evaluation vs COCOeval')
+    _common(p, model=False)
+    p.add_argument('--num-images', type=int, default=benchmark_data.COCO_TRAIN_IMAGES,
+                   help='images of the training-sized json (default: person_keypoints_train2017)')
+    p.add_argument('--num-persons', type=int, default=benchmark_data.COCO_TRAIN_PERSONS,
+                   help='person annotations of the training-sized json')
+    p.add_argument('--eval-images', type=int, default=benchmark_data.COCO_VAL_IMAGES,
+                   help='images of the evaluated json (default: val2017)')
+    p.add_argument('--eval-persons', type=int, default=benchmark_data.COCO_VAL_PERSONS,
+                   help='person annotations of the evaluated json')
+    p.add_argument('--dets-per-image', type=int, default=20, help='detections per evaluated image')
+    p.add_argument('--repeat', type=int, default=1,
+                   help='loads of each kind, alternating, each in a fresh interpreter (fastest kept)')
+    p.add_argument('--work-dir', help='keep the generated jsons here (default: a temporary folder)')
     return parser.parse_args(argv)
 
 
@@ -141,6 +161,11 @@ def main(argv=None):
             args.config, args.img_size, args.iters, args.warmup, args.device, args.vs_torchvision,
             args.tv_variant, args.cfg_options, args.seed, args.top_ops)
         print(benchmark_model.format_infer(results))
+    elif args.command == 'data':
+        results = benchmark_data.bench_data(args.num_images, args.num_persons, args.eval_images,
+                                            args.eval_persons, args.dets_per_image, args.repeat,
+                                            args.work_dir, args.seed)
+        print(benchmark_data.format_data(results))
     else:
         results = benchmark_profile.bench_profile(
             args.config, args.img_size, args.batch, args.iters, args.warmup, args.device,

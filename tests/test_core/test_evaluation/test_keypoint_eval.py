@@ -1,5 +1,6 @@
 """CocoKeypointDataset.format_results / evaluate against pycocotools run by hand."""
 import contextlib
+import copy
 import io
 import json
 
@@ -9,6 +10,7 @@ from coco_kpt_data import person, write_coco
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from mmhrkpt.core.evaluation import KeypointCOCO
 from mmhrkpt.datasets import CocoKeypointDataset
 
 KEYPOINT_KEYS = ('keypoints_AP', 'keypoints_AP50', 'keypoints_AP75', 'keypoints_APm',
@@ -201,3 +203,35 @@ def test_evaluate_rejects_bad_input(eval_data):
     bad = [(b, [k[0][:, :5]]) for b, k in results]  # 5 keypoints instead of 17
     with pytest.raises(ValueError, match='K=17'):
         dataset.evaluate(bad, metric='keypoints')
+
+
+def test_keypoint_results_load_as_pycocotools_loads_them(eval_data):
+    """KeypointCOCO.loadRes computes every result's bbox and area at once; pycocotools, one by
+    one, gives the same."""
+    ann_file, _, _ = eval_data
+    rng = np.random.RandomState(3)
+    dets = [dict(image_id=int(rng.randint(1, 4)), category_id=1, score=float(rng.rand()),
+                 keypoints=np.concatenate([rng.uniform(0, 600, (17, 2)), rng.rand(17, 1)],
+                                          1).reshape(-1).tolist()) for _ in range(30)]
+    with contextlib.redirect_stdout(io.StringIO()):
+        ours = KeypointCOCO(ann_file).loadRes(copy.deepcopy(dets))
+        ref = COCO(ann_file).loadRes(copy.deepcopy(dets))
+    assert sorted(ours.anns) == sorted(ref.anns) == list(range(1, 31))
+    for ann_id, expected in ref.anns.items():
+        got = ours.anns[ann_id]
+        assert got['area'] == pytest.approx(expected['area'], rel=1e-12)
+        np.testing.assert_allclose(got['bbox'], expected['bbox'], rtol=1e-12)
+        assert got['image_id'] == expected['image_id'] and got['score'] == expected['score']
+    assert ours.getImgIds() == ref.getImgIds()
+    with pytest.raises(AssertionError, match='do not correspond'):
+        KeypointCOCO(ann_file).loadRes([dict(dets[0], image_id=999)])
+
+
+def test_keypoints_evaluate_in_memory_or_from_the_file_alike(eval_data, tmp_path):
+    ann_file, img_prefix, anns = eval_data
+    dataset = make_test_dataset(ann_file, img_prefix)
+    results = predictions(dataset, anns, 6.0, np.random.RandomState(7))
+    in_memory = dataset.evaluate(results, metric='keypoints')
+    prefix = str(tmp_path / 'kept')
+    from_file = dataset.evaluate(results, metric='keypoints', jsonfile_prefix=prefix)
+    assert in_memory == from_file == dataset.evaluate_keypoints(prefix + '.keypoints.json')
