@@ -18,7 +18,7 @@ from mmdet.utils import setup_multi_processes
 
 import mmhrkpt  # noqa: F401  (registers mmhrkpt's modules)
 from mmhrkpt.apis import multi_gpu_test, single_gpu_test
-from mmhrkpt.engine import init_distributed, shared_tmpdir, wrap_model
+from mmhrkpt.engine import LAUNCHERS, init_distributed, shared_tmpdir, wrap_model
 
 
 def parse_args():
@@ -40,7 +40,9 @@ def parse_args():
                         help='override config settings, e.g. data.test.ann_file=x.json')
     parser.add_argument('--eval-options', nargs='+', action=DictAction,
                         help='kwargs for dataset.evaluate() / format_results()')
-    parser.add_argument('--launcher', choices=['none', 'pytorch'], default='none')
+    parser.add_argument('--launcher', choices=LAUNCHERS, default='none',
+                        help='job launcher (pytorch: torchrun, see tools/dist_test.sh; slurm: srun, '
+                        'see tools/slurm_test.sh)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     if not (args.out or args.eval or args.format_only or args.show or args.show_dir):
@@ -60,7 +62,7 @@ def main():
     if cfg.model.get('backbone', None) is not None:
         cfg.model.backbone.init_cfg = None  # the checkpoint has the weights
     cfg.model.train_cfg = None
-    distributed = init_distributed(args.launcher)
+    distributed = init_distributed(args.launcher, port=cfg.get('dist_params', {}).get('port'))
     rank, _ = get_dist_info()
 
     loader_cfg = dict(samples_per_gpu=1, workers_per_gpu=cfg.data.get('workers_per_gpu', 2),

@@ -20,7 +20,7 @@ from mmdet.utils import collect_env, get_root_logger, setup_multi_processes
 
 import mmhrkpt  # noqa: F401  (registers mmhrkpt's modules)
 from mmhrkpt.apis import train_detector
-from mmhrkpt.engine import init_distributed, setup_runtime_cfg
+from mmhrkpt.engine import LAUNCHERS, init_distributed, setup_runtime_cfg
 from mmhrkpt.utils import check_config_types, run_reporting_errors
 
 
@@ -41,8 +41,9 @@ def parse_args():
                         'the config (linear scaling rule, as mmdet)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. data.train.ann_file=x.json')
-    parser.add_argument('--launcher', choices=['none', 'pytorch'], default='none',
-                        help='job launcher (pytorch: torchrun, see tools/dist_train.sh)')
+    parser.add_argument('--launcher', choices=LAUNCHERS, default='none',
+                        help='job launcher (pytorch: torchrun, see tools/dist_train.sh; slurm: srun, '
+                        'see tools/slurm_train.sh)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     return parser.parse_args()
 
@@ -62,7 +63,7 @@ def main(args):
                              "(the batch size its LR is meant for; _base_/default_runtime.py sets 16)")
         cfg.auto_scale_lr.enable = True
 
-    distributed = init_distributed(args.launcher)
+    distributed = init_distributed(args.launcher, port=cfg.get('dist_params', {}).get('port'))
     cfg = setup_runtime_cfg(cfg, args.config, args.work_dir, distributed)
     mmcv.mkdir_or_exist(osp.abspath(cfg.work_dir))
     timestamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())

@@ -108,6 +108,20 @@ def dist_train(config, work_dir, options, nproc=2, *args, timeout=600):
                           timeout=timeout)
 
 
+def dist_train_node(config, work_dir, options, nnodes, node_rank, master_port, *args):
+    """Start ``bash tools/dist_train.sh CONFIG 1 ...`` as node ``node_rank`` of ``nnodes`` meeting
+    at 127.0.0.1:``master_port``; returns the running process (stdout and stderr to files in
+    ``work_dir``'s folder)."""
+    cmd = ['bash', str(ROOT / 'tools' / 'dist_train.sh'), str(config), '1', '--work-dir',
+           str(work_dir), *args, '--cfg-options', *options]
+    env = child_env(PYTHON=sys.executable, NNODES=str(nnodes), NODE_RANK=str(node_rank),
+                    MASTER_ADDR='127.0.0.1', MASTER_PORT=str(master_port))
+    env.pop('PORT', None)
+    logs = [open(Path(work_dir).parent / f'node{node_rank}.{kind}', 'w') for kind in ('out', 'err')]
+    return subprocess.Popen(cmd, cwd=Path(work_dir).parent, env=env, stdout=logs[0], stderr=logs[1],
+                            text=True)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))

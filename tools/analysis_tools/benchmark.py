@@ -5,7 +5,8 @@ profile.
     python tools/analysis_tools/benchmark.py roi-align [--num-rois 128 512] [--channels-last]
     python tools/analysis_tools/benchmark.py train CONFIG [--img-size 512] [--batch 2] [--iters 10]
                                                           [--warmup 3] [--fp16] [--vs-torchvision]
-    python tools/analysis_tools/benchmark.py infer CONFIG [--img-size 512] [--iters 20] [--vs-torchvision]
+    python tools/analysis_tools/benchmark.py infer CONFIG [--img-size 512] [--iters 20] [--fp16]
+                                                          [--vs-torchvision]
     python tools/analysis_tools/benchmark.py profile CONFIG [--data-root DIR] [--vs-torchvision]
                                                             [--top-ops 15]
     python tools/analysis_tools/benchmark.py data [--num-images 64115] [--num-persons 262465]
@@ -39,6 +40,18 @@ from mmcv import DictAction  # noqa: E402
 import mmhrkpt  # noqa: F401,E402  (mmpose through mmhrkpt, registries)
 
 
+def image_size(text):
+    """``--img-size``: S (square) or HxW, e.g. 800x1344 (COCO's 800x1333 padded to 32)."""
+    parts = text.lower().split('x')
+    try:
+        sizes = [int(p) for p in parts]
+    except ValueError:
+        sizes = []
+    if len(sizes) not in (1, 2) or min(sizes, default=0) <= 0:
+        raise argparse.ArgumentTypeError(f'image size must be S or HxW, got {text!r}')
+    return sizes[0] if len(sizes) == 1 else tuple(sizes)
+
+
 def _common(parser, model=True):
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
                         help='cpu or cuda[:i] (default: cuda when available)')
@@ -48,7 +61,8 @@ def _common(parser, model=True):
     parser.add_argument('--json', metavar='OUT.json', help='write figures and machine info here')
     if model:
         parser.add_argument('config', help='model config (pre-trained weights are never loaded)')
-        parser.add_argument('--img-size', type=int, default=512, help='square image side S')
+        parser.add_argument('--img-size', type=image_size, default=512,
+                            help='square image side S, or HxW (e.g. 800x1344)')
         parser.add_argument('--vs-torchvision', action='store_true',
                             help="also torchvision's keypointrcnn_resnet50_fpn on the same inputs")
         parser.add_argument('--tv-variant', choices=benchmark_model.TORCHVISION_VARIANTS,
@@ -103,6 +117,7 @@ def parse_args(argv=None):
     _common(p)
     p.add_argument('--iters', type=int, default=20, help='timed images')
     p.add_argument('--warmup', type=int, default=3, help='untimed images first')
+    p.add_argument('--fp16', action='store_true', help='mixed precision (CUDA only)')
     p.add_argument('--top-ops', type=int, default=0,
                    help='also list the N operators with most self time (torch.profiler)')
 
@@ -159,7 +174,7 @@ def main(argv=None):
     elif args.command == 'infer':
         results = benchmark_model.bench_infer(
             args.config, args.img_size, args.iters, args.warmup, args.device, args.vs_torchvision,
-            args.tv_variant, args.cfg_options, args.seed, args.top_ops)
+            args.tv_variant, args.cfg_options, args.seed, args.top_ops, args.fp16)
         print(benchmark_model.format_infer(results))
     elif args.command == 'data':
         results = benchmark_data.bench_data(args.num_images, args.num_persons, args.eval_images,

@@ -6,9 +6,9 @@ Three figures, each on generated data with the structure of COCO's files (no ima
   the same json, each in a fresh interpreter, best of ``repeat``; their resident memory retained
   beyond what the interpreter held before (the dataset's own memory is the difference);
 - **eval**: ``dataset.evaluate(results, metric='keypoints')`` for detections on a val-sized json,
-  split into COCOeval itself (``evaluate`` / ``accumulate`` / ``summarize``), pycocotools'
-  ``loadRes``, the results made COCO json and written (``results2json``) and the rest (reading the
-  file back, ...).
+  as the evaluation hook calls it, split into COCOeval itself (``evaluate`` / ``accumulate`` /
+  ``summarize``), loading the results into a COCO api (``loadRes``), the results made COCO's
+  keypoint format (``_kpt2json``) and the rest.
 
 The json's shape follows ``person_keypoints_train2017.json``: ``info``, ``licenses``, images with
 COCO's fields, one person category with the 17 keypoints and skeleton, and annotations with a polygon
@@ -204,7 +204,7 @@ def bench_load(ann_file, repeat=1):
 # --------------------------------------------------------------------------------- evaluation
 def bench_eval(ann_file, dets_per_image, seed=0):
     """``evaluate(metric='keypoints')`` on ``ann_file`` with ``dets_per_image`` detections per
-    image, the time split into COCOeval, loadRes, results2json and the rest."""
+    image, the time split into COCOeval, loadRes, _kpt2json and the rest."""
     from benchmark_utils import RegionTimer
 
     from mmhrkpt.core.evaluation import keypoint_eval
@@ -214,15 +214,13 @@ def bench_eval(ann_file, dets_per_image, seed=0):
     timer = RegionTimer('cpu')
     for method in ('evaluate', 'accumulate', 'summarize'):
         timer.wrap(keypoint_eval.COCOeval, method, 'cocoeval')
-    timer.wrap(keypoint_eval.COCO, 'loadRes', 'load_res')
-    timer.wrap(dataset, 'results2json', 'results_to_json')
+    timer.wrap(keypoint_eval.KeypointCOCO, 'loadRes', 'load_res')
+    timer.wrap(dataset, '_kpt2json', 'results_to_json')
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            start = time.perf_counter()
-            with timer.region('other'):
-                metrics = dataset.evaluate(results, metric='keypoints',
-                                           jsonfile_prefix=os.path.join(tmp, 'res'))
-            total = time.perf_counter() - start
+        start = time.perf_counter()
+        with timer.region('other'):  # as the evaluation hook calls it: no result files kept
+            metrics = dataset.evaluate(results, metric='keypoints')
+        total = time.perf_counter() - start
     finally:
         timer.restore()
     parts = OrderedDict((f'{name}_s', timer.exclusive.get(name, 0.0))

@@ -65,27 +65,38 @@ TORCHVISION_DIFFERENCES = (
 
 
 # ----------------------------------------------------------------------------- synthetic batches
+def image_hw(img_size):
+    """(H, W) of ``img_size``: S (a square) or (H, W)."""
+    if isinstance(img_size, int):
+        return img_size, img_size
+    height, width = img_size
+    return int(height), int(width)
+
+
 def synthetic_batches(num_batches, batch_size, img_size, num_keypoints=NUM_KEYPOINTS, seed=0):
     """Random images with a few persons each: what both models train and infer on.
 
+    Args:
+        img_size (int | tuple[int, int]): S (square images) or (H, W).
+
     Returns:
-        list[dict]: per batch ``images`` Tensor[B, 3, S, S] in [0, 1], ``boxes`` list of Tensor[n, 4]
+        list[dict]: per batch ``images`` Tensor[B, 3, H, W] in [0, 1], ``boxes`` list of Tensor[n, 4]
         (x1, y1, x2, y2) and ``keypoints`` list of Tensor[n, K, 3] (x, y, v) inside their boxes.
     """
     gen = torch.Generator().manual_seed(seed)
-    size = float(img_size)
+    img_h, img_w = image_hw(img_size)
     vis_probs = torch.tensor([VISIBILITY_PROBS[2], VISIBILITY_PROBS[1], VISIBILITY_PROBS[0]])
     batches = []
     for _ in range(num_batches):
-        images = torch.rand(batch_size, 3, img_size, img_size, generator=gen)
+        images = torch.rand(batch_size, 3, img_h, img_w, generator=gen)
         boxes, keypoints = [], []
         for _ in range(batch_size):
             n = int(torch.randint(PERSONS_PER_IMAGE[0], PERSONS_PER_IMAGE[1] + 1, (1, ),
                                   generator=gen))
-            h = size * _uniform(gen, n, *PERSON_HEIGHT)
+            h = float(min(img_h, img_w)) * _uniform(gen, n, *PERSON_HEIGHT)
             w = h * _uniform(gen, n, *PERSON_ASPECT)
-            x1 = (size - w) * torch.rand(n, generator=gen)
-            y1 = (size - h) * torch.rand(n, generator=gen)
+            x1 = (img_w - w) * torch.rand(n, generator=gen)
+            y1 = (img_h - h) * torch.rand(n, generator=gen)
             box = torch.stack([x1, y1, x1 + w, y1 + h], dim=1)
             frac = torch.rand(n, num_keypoints, 2, generator=gen)
             xy = box[:, None, :2] + frac * (box[:, None, 2:] - box[:, None, :2])
@@ -241,7 +252,7 @@ def build_torchvision_model(img_size, device='cpu', train=True, variant='finetun
     from torchvision.ops.misc import FrozenBatchNorm2d
     if variant not in TORCHVISION_VARIANTS:
         raise ValueError(f'variant must be one of {TORCHVISION_VARIANTS}, got {variant!r}')
-    kwargs = dict(min_size=img_size, max_size=img_size)
+    kwargs = dict(min_size=min(image_hw(img_size)), max_size=max(image_hw(img_size)))
     if not train:
         kwargs.update(box_score_thresh=0.0, box_detections_per_img=FORCED_DETECTIONS)
     if variant == 'scratch':
@@ -532,11 +543,15 @@ def format_notes(result):
 
 
 # ----------------------------------------------------------------------------- inference
-def _measure_infer(build, kind, images, iters, warmup, device, top_ops=0):
+def _measure_infer(build, kind, images, iters, warmup, device, top_ops=0, fp16=False):
     with PeakMemory(device) as memory:
         model = build()
+        if fp16 and kind == 'mmdet':
+            from mmcv.runner import wrap_fp16_model
+            wrap_fp16_model(model)  # the auto_fp16 forwards then run under autocast
         detections, times = [], []
-        with torch.no_grad():
+        amp = torch.autocast('cuda') if fp16 and kind == 'torchvision' else nullcontext()
+        with torch.no_grad(), amp:
             for i in range(warmup + iters):
                 image = images[i % len(images)]
                 synchronize(device)
@@ -575,8 +590,10 @@ def _infer_one(model, kind, image, device):
 
 
 def bench_infer(config, img_size=512, iters=20, warmup=3, device='cpu', vs_torchvision=False,
-                torchvision_variant='finetune', cfg_options=None, seed=0, top_ops=0):
+                torchvision_variant='finetune', cfg_options=None, seed=0, top_ops=0, fp16=False):
     """Per-image latency (batch 1) in eval mode, median and p90, and images/s (1 / mean latency).
+
+    fp16 (CUDA only): mmcv's ``wrap_fp16_model`` as in training; torchvision under ``torch.autocast``.
 
     Detections are forced (``score_thr=0``, at most ``FORCED_DETECTIONS`` per image; torchvision
     ``box_score_thresh=0``) so the keypoint branch of a random-init model does a trained model's work.
@@ -586,21 +603,25 @@ def bench_infer(config, img_size=512, iters=20, warmup=3, device='cpu', vs_torch
     torch.manual_seed(seed)
     batches = synthetic_batches(max(1, min(8, warmup + iters)), 1, img_size, seed=seed)
     images = [b['images'][0] for b in batches]
+    notes = ['detections forced: test_cfg.rcnn.score_thr=0, max_per_img='
+             f'{FORCED_DETECTIONS} (torchvision box_score_thresh=0, '
+             f'box_detections_per_img={FORCED_DETECTIONS}); batch of 1 image']
+    if fp16 and device.type != 'cuda':
+        notes.append('fp16 is not supported on CPU (mmcv fp16 = CUDA autocast): measured in fp32')
+        fp16 = False
     result = OrderedDict(config=config, img_size=img_size, iters=iters, warmup=warmup,
-                         device=str(device), forced_detections=FORCED_DETECTIONS, notes=[
-                             'detections forced: test_cfg.rcnn.score_thr=0, max_per_img='
-                             f'{FORCED_DETECTIONS} (torchvision box_score_thresh=0, '
-                             f'box_detections_per_img={FORCED_DETECTIONS}); batch of 1 image'])
+                         device=str(device), fp16=fp16, forced_detections=FORCED_DETECTIONS,
+                         notes=notes)
     result['ours'] = _measure_infer(
         lambda: build_mmdet_model(config, device, train=False, cfg_options=cfg_options,
                                   bn_images=normalised_images(batches)), 'mmdet',
-        images, iters, warmup, device, top_ops)
+        images, iters, warmup, device, top_ops, fp16)
     if vs_torchvision:
         result['torchvision_variant'] = torchvision_variant
         result['torchvision'] = _measure_infer(
             lambda: build_torchvision_model(img_size, device, train=False,
                                             variant=torchvision_variant),
-            'torchvision', images, iters, warmup, device, top_ops)
+            'torchvision', images, iters, warmup, device, top_ops, fp16)
         result['ratio_ours_over_torchvision'] = (result['ours']['latency_ms_median'] /
                                                  result['torchvision']['latency_ms_median'])
         result['differences'] = list(TORCHVISION_DIFFERENCES)
@@ -615,7 +636,7 @@ def format_infer(result):
              r['detections_per_image'], r['memory']['peak_mb']) for name, r in models]
     memory = 'peak GPU MB' if result['device'].startswith('cuda') else 'peak RSS MB'
     text = (f"infer {result['config']}  S={result['img_size']} iters={result['iters']} "
-            f"(after {result['warmup']} warm-up) device={result['device']}\n")
+            f"(after {result['warmup']} warm-up) fp16={result['fp16']} device={result['device']}\n")
     text += format_table(('model', 'ms median', 'ms p90', 'images/s', 'detections/img', memory),
                          rows)
     if 'ratio_ours_over_torchvision' in result:
