@@ -132,3 +132,37 @@ def test_profile_parts_add_up_and_time_data_loading(tiny_config, tmp_path):
     assert ours['counts']['keypoint RoIs per batch'] > 0
     assert positive(result['data_loading']['batch_ms_median'])
     assert 'data loading' in stdout
+
+
+def test_data_loads_and_evaluates_a_generated_coco_json(tmp_path):
+    """The ``data`` mode at a tiny size: the generated file has COCO's structure, both loads and the
+    evaluation report their parts (no figure is compared with a time)."""
+    work = tmp_path / 'generated'
+    payload, stdout = run_benchmark(
+        ['data', '--num-images', '30', '--num-persons', '90', '--eval-images', '10',
+         '--eval-persons', '25', '--dets-per-image', '4', '--work-dir', str(work)],
+        tmp_path / 'data.json')
+    result = payload['results']
+    assert result['train_json']['num_images'] == 30 and result['train_json']['num_persons'] == 90
+    load = result['load']
+    for key in ('pycocotools_s', 'dataset_s', 'ratio'):
+        assert positive(load[key]), key
+    assert {'pycocotools_retained_mb', 'dataset_retained_mb', 'dataset_beyond_pycocotools_mb'} <= set(load)
+    assert 0 < load['images'] <= 30 and 0 < load['persons'] <= 90
+    ev = result['eval']
+    assert ev['images'] == 10 and ev['detections'] == 40
+    parts = [ev[f'{name}_s'] for name in ('cocoeval', 'load_res', 'results_to_json', 'other')]
+    assert sum(parts) == pytest.approx(ev['total_s'], rel=0.05)
+    assert 0 < ev['cocoeval_share'] <= 1 and 0 <= ev['keypoints_AP'] <= 1
+    assert 'vs pycocotools' in stdout and 'cocoeval' in stdout
+
+    with open(work / 'person_keypoints_train.json') as f:
+        coco = json.load(f)
+    assert set(coco) == {'info', 'licenses', 'images', 'annotations', 'categories'}
+    assert set(coco['images'][0]) == {'license', 'file_name', 'coco_url', 'height', 'width',
+                                      'date_captured', 'flickr_url', 'id'}
+    assert set(coco['annotations'][0]) == {'segmentation', 'num_keypoints', 'area', 'iscrowd',
+                                           'keypoints', 'image_id', 'bbox', 'category_id', 'id'}
+    (category, ) = coco['categories']
+    assert len(category['keypoints']) == 17 and len(category['skeleton']) == 19
+    assert all(len(a['keypoints']) == 51 for a in coco['annotations'])
