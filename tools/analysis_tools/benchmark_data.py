@@ -122,8 +122,9 @@ def generate_results(dataset, dets_per_image, seed=0):
         all_boxes = np.concatenate([boxes, fake_boxes]).astype(np.float32)
         scores = rng.uniform(0, 1, (dets_per_image, 1))
         keypoint_scores = rng.uniform(0, 1, (dets_per_image, num_kpt, 1))
-        results.append(([np.concatenate([all_boxes, scores], 1).astype(np.float32)],
-                         [np.concatenate([xy, keypoint_scores], -1).astype(np.float32)]))
+        bbox_result = np.concatenate([all_boxes, scores], 1).astype(np.float32)
+        keypoint_result = np.concatenate([xy, keypoint_scores], -1).astype(np.float32)
+        results.append(([bbox_result], [keypoint_result]))
     return results
 
 
@@ -164,8 +165,8 @@ def _child_load(kind, ann_file):
     figures = dict(seconds=seconds, rss_before_mb=before, rss_after_mb=after,
                    retained_mb=after - before)
     if kind == 'dataset':
-        figures.update(images=len(obj), persons=int(sum(len(obj.get_ann_info(i)['labels'])
-                                                       for i in range(len(obj)))))
+        persons = sum(len(obj.get_ann_info(i)['labels']) for i in range(len(obj)))
+        figures.update(images=len(obj), persons=int(persons))
     print('BENCH_JSON ' + json.dumps(figures))
 
 
