@@ -21,8 +21,7 @@ def _flip_pairs(cfg, num_keypoints):
 
     (A dataset reads its meta from its json; a single image has no json.)
     """
-    from mmhrkpt.datasets.keypoint_meta import (COCO_KEYPOINT_NAMES, load_dataset_info,
-                                                resolve_keypoint_meta)
+    from mmhrkpt.datasets.keypoint_meta import COCO_KEYPOINT_NAMES, load_dataset_info, resolve_keypoint_meta
     info = load_dataset_info(cfg.data.test.get('dataset_info', None))
     if 'keypoint_names' not in info and 'flip_pairs' not in info:
         if num_keypoints != len(COCO_KEYPOINT_NAMES):

@@ -9,8 +9,7 @@ import sys
 import textwrap
 
 import pytest
-from reliability_utils import ROOT, child_env, dist_train_node, free_port, json_rows, make_data, \
-    write_config
+from reliability_utils import ROOT, child_env, dist_train_node, free_port, json_rows, make_data, write_config
 
 from mmhrkpt.engine import slurm_environment
 

@@ -8,7 +8,7 @@ import logging
 
 import numpy as np
 import pytest
-from coco_kpt_data import CROWDPOSE_NAMES, COCO_SKELETON_1BASED, flat_keypoints
+from coco_kpt_data import COCO_SKELETON_1BASED, CROWDPOSE_NAMES, flat_keypoints
 from xtcocotools.coco import COCO as XTCOCO
 from xtcocotools.cocoeval import COCOeval as XTCOCOeval
 

@@ -2,10 +2,9 @@
 (marked ``cuda``: skipped without a GPU)."""
 import pytest
 import torch
+from roi_utils import feats_for, random_rois
 
 from mmhrkpt.ops import SparseRoIAlign, TVRoIAlign
-
-from roi_utils import feats_for, random_rois
 
 pytestmark = pytest.mark.cuda
 
