@@ -23,5 +23,5 @@ def pytest_collection_modifyitems(config, items):
         return
     skip = pytest.mark.skip(reason='no CUDA GPU visible')
     for item in items:
-        if 'cuda' in item.keywords:
+        if item.get_closest_marker('cuda') is not None:
             item.add_marker(skip)

@@ -99,3 +99,10 @@ def test_report_gathers_the_steps(tmp_path):
     assert report['training']['train_fp32'] is None
     assert report['benchmarks']['bench_train_fp16']['results'] == dict(fp16=True)
     assert report['machine'] == dict(device_name='NVIDIA H200')
+
+
+def test_an_interpreter_without_torch_is_named(tmp_path):
+    bin_dir = fake_tool(tmp_path / 'bin', 'nvidia-smi', 'echo "GPU 0: NVIDIA H200 (UUID: GPU-0)"\n')
+    proc = run('--skip-setup', '--python', tmp_path / 'no-python', '--work-dir', tmp_path / 'work',
+               path_dirs=[bin_dir])
+    assert proc.returncode == 1 and 'no torch in' in proc.stderr, proc.stderr

@@ -143,7 +143,7 @@ def test_decode_leaves_heatmaps_untouched(codec_of, rng, make_rois, method):
     assert torch.equal(heatmaps, copy)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+@pytest.mark.cuda  # skipped without a GPU (tests/conftest.py)
 @pytest.mark.parametrize('method', METHODS)
 def test_cuda_matches_cpu(codec_of, rng, make_rois, make_keypoints, method):
     codec = codec_of(method)

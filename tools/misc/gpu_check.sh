@@ -92,6 +92,10 @@ run_step() {
 if [ "$SKIP_SETUP" = 0 ]; then
   run_step setup "$WORK/setup.log" bash tools/setup_env.sh
 fi
+if ! "$PY" -c "import torch" >/dev/null 2>&1; then
+  echo "gpu_check: no torch in $PY (the set-up failed? see $WORK/setup.log; or give --python)" >&2
+  exit 1
+fi
 # ... and torch sees it (a CPU-only torch, or CUDA_VISIBLE_DEVICES hiding it, would not)
 if ! "$PY" -c "import sys, torch; sys.exit(not torch.cuda.is_available())" 2>/dev/null; then
   no_gpu "nvidia-smi lists one, but torch in $PY sees none"
