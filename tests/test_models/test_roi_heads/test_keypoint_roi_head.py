@@ -161,6 +161,9 @@ def test_keypoints_decode_in_expanded_rois_and_rescore():
 def test_flip_test_symmetric_input_gives_mirrored_keypoints(codec):
     """Left-right symmetric features and a centred box: the flip-averaged keypoints of each flip
     pair mirror each other about the image centre."""
+    # a fixed random head: with some draws a nearly flat random heatmap lets DARK's Newton step jump
+    # by more than a cell, which says nothing about the flip
+    torch.manual_seed(0)
     head = _roi_head(codec=codec)
     head.eval()
     width = 128.0
