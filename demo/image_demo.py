@@ -1,6 +1,9 @@
 """Persons and skeletons in one image:
 
     python demo/image_demo.py IMG CONFIG CHECKPOINT --out-file out.png
+
+The skeleton drawn and the flip pairs come from the checkpoint's keypoint meta, so a model of any K
+draws its own keypoints without its dataset.
 """
 import argparse
 
@@ -18,7 +21,7 @@ def main():
     args = parser.parse_args()
     model = init_model(args.config, args.checkpoint, device=args.device)
     result = inference_model(model, args.img)
-    show_inference(args.img, result, out_file=args.out_file, score_thr=args.score_thr)
+    show_inference(args.img, result, out_file=args.out_file, score_thr=args.score_thr, model=model)
     keep = result['scores'] >= args.score_thr
     print(f'{int(keep.sum())} persons (score >= {args.score_thr}); drawn to {args.out_file}')
 

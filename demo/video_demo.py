@@ -13,8 +13,9 @@ done, so a crash loses nothing already written (read it with ``[json.loads(line)
 ``time_s`` is ``frame_id / fps`` for a file and the time since the first frame for a camera. Persons
 are those with score >= ``--score-thr``, best first; coordinates are the frame's continuous pixels
 (CONVENTIONS.md: pixel (i, j) covers [j, j+1) x [i, i+1)). The keypoint names and skeleton come from
-the config's ``data.test.dataset_info``, else COCO's for K = 17. A progress bar shows frames/s; at the
-end the time per frame is split into decoding, model, drawing and writing.
+the checkpoint's keypoint meta, else the config's ``data.test.dataset_info``, else COCO's for K = 17.
+A progress bar shows frames/s; at the end the time per frame is split into decoding, model, drawing
+and writing.
 """
 import argparse
 import json
@@ -31,7 +32,7 @@ import mmcv  # noqa: E402
 import numpy as np  # noqa: E402
 
 from mmhrkpt.apis import inference_model, init_model  # noqa: E402
-from mmhrkpt.core.visualization import drawing_meta, imshow_keypoints  # noqa: E402
+from mmhrkpt.core.visualization import imshow_keypoints  # noqa: E402
 from mmhrkpt.utils import run_reporting_errors  # noqa: E402
 
 # Frame rate written for a camera that does not report one.
@@ -125,8 +126,7 @@ def main(args):
     writer = json_file = None
     try:
         model = init_model(args.config, args.checkpoint, device=args.device)
-        num_kpts = model.roi_head.num_keypoints
-        names, skeleton = drawing_meta(num_kpts, model.cfg.data.test.get('dataset_info', None))
+        names, skeleton = model.keypoint_meta['keypoint_names'], model.keypoint_meta['skeleton']
         out_fps = fps or DEFAULT_CAMERA_FPS
         if args.out:
             mmcv.mkdir_or_exist(osp.dirname(osp.abspath(args.out)))

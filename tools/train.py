@@ -20,6 +20,7 @@ from mmdet.utils import collect_env, get_root_logger, setup_multi_processes
 
 import mmhrkpt  # noqa: F401  (registers mmhrkpt's modules)
 from mmhrkpt.apis import train_detector
+from mmhrkpt.datasets.utils import dataset_checkpoint_meta
 from mmhrkpt.engine import LAUNCHERS, init_distributed, setup_runtime_cfg
 from mmhrkpt.utils import check_config_types, run_reporting_errors
 
@@ -93,8 +94,9 @@ def main(args):
         val_dataset.pipeline = cfg.data.train.pipeline
         datasets.append(build_dataset(val_dataset))
     if cfg.checkpoint_config is not None:
+        # CLASSES and the keypoint meta travel with every checkpoint (init_model, the demo)
         cfg.checkpoint_config.meta = dict(mmhrkpt_version=mmhrkpt.__version__,
-                                          CLASSES=datasets[0].CLASSES)
+                                          **dataset_checkpoint_meta(datasets[0]))
     model.CLASSES = datasets[0].CLASSES
     train_detector(model, datasets, cfg, distributed=distributed,
                    validate=not args.no_validate, timestamp=timestamp, meta=meta)

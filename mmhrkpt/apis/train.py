@@ -4,9 +4,10 @@ Built from mmdet's pieces (data loaders, optimizer, runner, hooks); what differs
 ``mmdet.apis.train_detector``: keypoint evaluation hooks, distributed training on CPU (gloo) with
 a DDP wrapper that works with torch 2.x, the prediction-picture hook fed with the validation set,
 TensorBoard only when installed, a check that the model and the dataset agree on the keypoints,
-the NaN/inf stop always placed before the optimizer step, a count of skipped images, and
-``auto_resume`` that only picks a complete checkpoint. The LR is scaled by the batch size as mmdet
-does (``auto_scale_lr``) when the config enables it.
+the NaN/inf stop always placed before the optimizer step, a count of skipped images,
+``auto_resume`` that only picks a complete checkpoint, and ``load_from_exclude`` (key prefixes of the
+``load_from`` checkpoint that a fine-tuning recipe's new head replaces). The LR is scaled by the batch
+size as mmdet does (``auto_scale_lr``) when the config enables it.
 """
 import numpy as np
 from mmcv.runner import (DistSamplerSeedHook, EpochBasedRunner, Fp16OptimizerHook, OptimizerHook,
@@ -19,7 +20,7 @@ from mmdet.utils import compat_cfg, get_root_logger
 from mmhrkpt.core.hooks import (DistKeypointEvalHook, KeypointEvalHook, KeypointVisualizationHook,
                                 SkippedImagesHook, place_finite_loss_hook)
 from mmhrkpt.datasets.utils import leaf_datasets
-from mmhrkpt.engine import find_latest_checkpoint, share_skipped_files, wrap_model
+from mmhrkpt.engine import find_latest_checkpoint, load_checkpoint_excluding, share_skipped_files, wrap_model
 
 
 def check_keypoint_consistency(model, dataset):
@@ -153,6 +154,8 @@ def train_detector(model, dataset, cfg, distributed=False, validate=False, times
     if resume_from:
         logger.info(f'resuming from {resume_from}')
         runner.resume(resume_from)
+    elif cfg.load_from and cfg.get('load_from_exclude'):
+        load_checkpoint_excluding(runner.model, cfg.load_from, cfg.load_from_exclude, logger=logger)
     elif cfg.load_from:
         runner.load_checkpoint(cfg.load_from)
     runner.run(data_loaders, cfg.workflow)

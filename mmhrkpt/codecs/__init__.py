@@ -5,9 +5,10 @@ from .builder import CODECS, build_codec
 from .dark import DarkHeatmap
 from .msra import MSRAHeatmap
 from .onehot import OneHotHeatmap
+from .onehot_torchvision import TorchvisionOneHotHeatmap
 from .udp import UDPHeatmap
 
 __all__ = [
     'CODECS', 'build_codec', 'BaseKeypointCodec', 'MSRAHeatmap', 'DarkHeatmap', 'UDPHeatmap',
-    'OneHotHeatmap'
+    'OneHotHeatmap', 'TorchvisionOneHotHeatmap'
 ]

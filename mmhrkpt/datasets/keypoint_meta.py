@@ -323,3 +323,50 @@ def resolve_keypoint_meta(dataset_info=None, category=None, ann_file=None):
 
     return dict(keypoint_names=names, flip_pairs=flip_pairs, skeleton=skeleton, sigmas=sigmas,
                 joint_weights=joint_weights)
+
+
+def coco_keypoint_meta():
+    """The meta of COCO's 17 person keypoints (names, derived flip pairs, skeleton, OKS sigmas)."""
+    return resolve_keypoint_meta(dict(keypoint_names=COCO_KEYPOINT_NAMES, skeleton=COCO_SKELETON))
+
+
+# What every checkpoint the project writes carries in its meta (joint_weights too, when a dataset has them).
+CHECKPOINT_META_KEYS = ('CLASSES', 'keypoint_names', 'flip_pairs', 'skeleton', 'sigmas')
+
+
+def keypoint_meta_to_checkpoint(keypoint_meta, classes):
+    """The ``meta`` entries a checkpoint carries so that a model of any K is used without its dataset.
+
+    Plain lists, strings and floats only: ``torch.load(weights_only=True)`` (how mmcv loads with torch
+    >= 2.6) reads no numpy arrays.
+
+    Args:
+        keypoint_meta (dict): as :func:`resolve_keypoint_meta` returns (or a dataset's attributes).
+        classes (Sequence[str]): the detector's class names.
+
+    Returns:
+        dict: ``CLASSES`` (tuple[str]) and the ``DATASET_INFO_KEYS`` (``joint_weights`` only when set).
+    """
+    meta = dict(CLASSES=tuple(str(c) for c in classes),
+                keypoint_names=[str(n) for n in keypoint_meta['keypoint_names']],
+                flip_pairs=[[int(i), int(j)] for i, j in keypoint_meta['flip_pairs']],
+                skeleton=[[int(i), int(j)] for i, j in keypoint_meta['skeleton']],
+                sigmas=[float(s) for s in np.asarray(keypoint_meta['sigmas']).reshape(-1)])
+    if keypoint_meta.get('joint_weights') is not None:
+        meta['joint_weights'] = [float(w) for w in np.asarray(keypoint_meta['joint_weights']).reshape(-1)]
+    return meta
+
+
+def keypoint_meta_from_checkpoint(meta):
+    """The keypoint meta a checkpoint's ``meta`` carries (checked as a dataset's), or None.
+
+    Args:
+        meta (dict | None): a checkpoint's ``meta``.
+
+    Returns:
+        dict | None: as :func:`resolve_keypoint_meta` returns; None when ``meta`` names no keypoints.
+    """
+    meta = meta or {}
+    if meta.get('keypoint_names') is None:
+        return None
+    return resolve_keypoint_meta({key: meta[key] for key in DATASET_INFO_KEYS if key in meta})

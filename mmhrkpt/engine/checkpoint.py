@@ -103,3 +103,34 @@ def check_finite_weights(model, what):
             raise FloatingPointError(
                 f'refusing to write {what}: {name} holds NaN/inf values (the training diverged); '
                 'the last checkpoint written is the last good one')
+
+
+def load_checkpoint_excluding(model, filename, exclude=(), logger=None):
+    """mmdet's ``load_from`` (mmcv's non-strict load) without the tensors under ``exclude``.
+
+    For a fine-tuning recipe whose new head has the names but not the shapes of the checkpoint's old
+    one: loading it whole would skip the misshapen tensors with a "size mismatch" line each and load
+    any that happen to fit. Here the checkpoint's tensors under the excluded prefixes are left out,
+    what was left out is logged in one line, and mmcv logs the model's tensors the checkpoint did not
+    fill (the new head: its own initialisation stays).
+
+    Args:
+        model (nn.Module): the model (a data-parallel wrapper is looked through).
+        filename (str): the checkpoint (any mmcv file name: path, URL, ...).
+        exclude (Sequence[str]): key prefixes, e.g. ``['roi_head.keypoint_head.']``.
+        logger (logging.Logger | None): where to log.
+
+    Returns:
+        dict: the checkpoint as loaded.
+    """
+    from mmcv.runner import load_state_dict
+    from mmcv.runner.checkpoint import _load_checkpoint
+    checkpoint = _load_checkpoint(filename, map_location='cpu', logger=logger)
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    state_dict = {re.sub(r'^module\.', '', key): value for key, value in state_dict.items()}
+    prefixes = tuple(exclude)
+    kept = {key: value for key, value in state_dict.items() if not key.startswith(prefixes)}
+    print_log(f'load_from {filename}: {len(kept)} tensors loaded, {len(state_dict) - len(kept)} left '
+              f'out (load_from_exclude={list(prefixes)})', logger=logger)
+    load_state_dict(getattr(model, 'module', model), kept, strict=False, logger=logger)
+    return checkpoint

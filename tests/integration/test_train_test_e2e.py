@@ -75,6 +75,17 @@ def test_train_writes_checkpoints_logs_and_evaluates(trained):
     assert len(glob.glob(str(work / 'vis' / 'epoch_2_*.png'))) == 2
 
 
+def test_checkpoints_carry_classes_and_keypoint_meta(trained):
+    import torch
+
+    from mmhrkpt.datasets.keypoint_meta import COCO_KEYPOINT_NAMES, COCO_SKELETON
+    meta = torch.load(trained['work'] / 'latest.pth', map_location='cpu', weights_only=True)['meta']
+    assert meta['CLASSES'] == ('person', )
+    assert tuple(meta['keypoint_names']) == COCO_KEYPOINT_NAMES
+    assert [tuple(edge) for edge in meta['skeleton']] == list(COCO_SKELETON)
+    assert [5, 6] in meta['flip_pairs'] and len(meta['sigmas']) == 17
+
+
 def test_test_eval_prints_tables_and_metrics(trained):
     out = _run([str(ROOT / 'tools' / 'test.py'), trained['config'],
                 str(trained['work'] / 'latest.pth'), '--eval', 'bbox', 'keypoints',

@@ -1,3 +1,4 @@
 from .single_level_roi_extractor import SingleLevelRoIExtractor
+from .torchvision_roi_extractor import TorchvisionRoIExtractor
 
-__all__ = ['SingleLevelRoIExtractor']
+__all__ = ['SingleLevelRoIExtractor', 'TorchvisionRoIExtractor']

@@ -1,0 +1,3 @@
+from .torchvision_bbox_head import TorchvisionBBoxHead
+
+__all__ = ['TorchvisionBBoxHead']
