@@ -90,14 +90,26 @@ def keypoint_meta(cfg, num_keypoints):
                 skeleton=[list(p) for p in meta['skeleton']])
 
 
+def class_names(cfg, detector):
+    """The detector's class names: its ``CLASSES`` (from the checkpoint) when they are as many as its
+    classes (mmdet puts COCO's 80 there for a checkpoint without them), else the test dataset's."""
+    from mmdet.datasets import DATASETS
+    num_classes = detector.roi_head.bbox_head.num_classes
+    dataset = DATASETS.get(cfg.data.test.get('type', ''))
+    for names in (getattr(detector, 'CLASSES', None), cfg.data.test.get('classes', None),
+                  getattr(dataset, 'CLASSES', None)):
+        if names is not None and len(names) == num_classes:
+            return [str(n) for n in names]
+    return [f'class_{i}' for i in range(num_classes)]
+
+
 def model_meta(cfg, detector):
     """Every metadata entry of an exported ``detector`` built from ``cfg``: dict of JSON-able values."""
     roi_head = detector.roi_head
     rcnn = roi_head.test_cfg
-    classes = getattr(detector, 'CLASSES', None) or cfg.data.test.get('classes', None) or ['person']
     meta = preprocessing_meta(cfg)
     meta.update(keypoint_meta(cfg, roi_head.num_keypoints))
-    meta.update(classes=list(classes), codec=repr(roi_head.keypoint_head.codec),
+    meta.update(classes=class_names(cfg, detector), codec=repr(roi_head.keypoint_head.codec),
                 flip_test=bool(detector.flip_test), score_thr=float(rcnn.score_thr),
                 max_per_img=int(rcnn.max_per_img), outputs=OUTPUTS_DOC)
     return meta

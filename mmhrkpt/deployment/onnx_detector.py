@@ -109,6 +109,20 @@ def preprocess(img, meta, input_size=None):
     return padded.transpose(2, 0, 1)[None].copy(), (height, width), scale_factor
 
 
+def create_session(path, providers=('CPUExecutionProvider', ), num_threads=None):
+    """An onnxruntime ``InferenceSession`` for ``path``.
+
+    Its log shows errors only: onnxruntime warns about every initializer that is also a graph input,
+    which the optional ``img_shape`` input is by design.
+    """
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    if num_threads:
+        options.intra_op_num_threads = int(num_threads)
+    return ort.InferenceSession(str(path), options, providers=list(providers))
+
+
 class ONNXKeypointDetector:
     """An exported Keypoint R-CNN in onnxruntime.
 
@@ -119,12 +133,8 @@ class ONNXKeypointDetector:
     """
 
     def __init__(self, path, providers=('CPUExecutionProvider', ), num_threads=None):
-        import onnxruntime as ort
-        options = ort.SessionOptions()
-        if num_threads:
-            options.intra_op_num_threads = int(num_threads)
         self.path = str(path)
-        self.session = ort.InferenceSession(self.path, options, providers=list(providers))
+        self.session = create_session(self.path, providers, num_threads)
         self.meta = read_metadata(self.session.get_modelmeta().custom_metadata_map)
         missing = [key for key in REQUIRED_META if key not in self.meta]
         if missing:

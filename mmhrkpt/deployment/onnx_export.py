@@ -33,7 +33,8 @@ OUTPUT_NAMES = ('dets', 'labels', 'keypoints')
 # What --verify accepts between onnxruntime and PyTorch on the same input: box corners and keypoint
 # (x, y) within this fraction of max(H, W), box / instance / keypoint scores within SCORE_TOL, and the
 # same number of detections and labels. Float rounding differs between the two runtimes' kernels
-# (convolutions, matrix products); on well-formed heatmaps DARK / UDP refinement keeps it small.
+# (convolutions, matrix products); DARK / UDP refinement keeps it small except for keypoints whose
+# Newton step is ill-conditioned, which compare_outputs reports apart.
 COORD_TOL = 1e-3
 SCORE_TOL = 1e-4
 
@@ -107,7 +108,9 @@ def pytorch_outputs(detector, example, img_shape=None, flip_pairs=None):
 
     Returns:
         dict: ``dets`` [N, 5], ``labels`` [N], ``keypoints`` [N, K, 3] (numpy), rows grouped by class
-        as mmdet's ``bbox2result`` returns them, best score first within a class.
+        as mmdet's ``bbox2result`` returns them, best score first within a class; and ``regions``
+        [N, 4], each detection's keypoint RoI grown by one heatmap cell on every side (see
+        :func:`compare_outputs`).
     """
     height, width = example.shape[2:]
     h, w = img_shape or (height, width)
@@ -118,9 +121,27 @@ def pytorch_outputs(detector, example, img_shape=None, flip_pairs=None):
     with torch.no_grad():
         bbox_results, keypoint_results = detector.simple_test(example, [img_meta], rescale=False)[0]
     num_kpts = detector.roi_head.num_keypoints
-    return dict(dets=np.concatenate([b.reshape(-1, 5) for b in bbox_results]),
+    dets = np.concatenate([b.reshape(-1, 5) for b in bbox_results])
+    return dict(dets=dets,
                 labels=np.concatenate([np.full(len(b), c, dtype=np.int64) for c, b in enumerate(bbox_results)]),
-                keypoints=np.concatenate([k.reshape(-1, num_kpts, 3) for k in keypoint_results]))
+                keypoints=np.concatenate([k.reshape(-1, num_kpts, 3) for k in keypoint_results]),
+                regions=keypoint_regions(detector.roi_head, dets[:, :4]))
+
+
+def keypoint_regions(roi_head, boxes):
+    """Where a refined keypoint of each box can lie: its keypoint RoI grown by one heatmap cell.
+
+    Args:
+        roi_head (KeypointRoIHead): its codec's ``expand_rois`` and heatmap size are used.
+        boxes (np.ndarray[N, 4]): detections (x1, y1, x2, y2).
+
+    Returns:
+        np.ndarray[N, 4]: (x1, y1, x2, y2).
+    """
+    rois = roi_head.expand_keypoint_rois(torch.from_numpy(np.asarray(boxes, dtype=np.float32))).numpy()
+    heat_h, heat_w = roi_head.keypoint_head.codec.heatmap_size
+    cell = np.stack([(rois[:, 2] - rois[:, 0]) / heat_w, (rois[:, 3] - rois[:, 1]) / heat_h], axis=1)
+    return rois + np.concatenate([-cell, cell], axis=1)
 
 
 def onnx_outputs(session, example, img_shape=None):
@@ -137,26 +158,41 @@ def onnx_outputs(session, example, img_shape=None):
 def compare_outputs(reference, outputs, image_size):
     """The largest differences of ``outputs`` from ``reference`` (both as :func:`pytorch_outputs`).
 
+    Keypoint coordinates are compared where PyTorch put the keypoint inside its ``region`` (the
+    keypoint RoI grown by one heatmap cell). A refined keypoint lies within a cell of its heatmap's
+    argmax, inside the RoI, unless DARK / UDP took their Newton step with a near-singular Hessian
+    (flat heatmaps: low scores, mostly in untrained models); such a step lands anywhere and turns the
+    rounding differences of any two runtimes into pixels. Those keypoints are counted and their
+    largest difference is printed, not held to the tolerance. Scores are compared everywhere.
+
     Args:
-        reference, outputs (dict): ``dets``, ``labels``, ``keypoints``.
+        reference (dict): ``dets``, ``labels``, ``keypoints``, ``regions``.
+        outputs (dict): ``dets``, ``labels``, ``keypoints``.
         image_size (int): max(H, W) of the input, the scale of the coordinate tolerance.
 
     Returns:
         dict: ``num_reference``, ``num_outputs``, ``box``, ``score``, ``keypoint``, ``keypoint_score``
-        (max |difference|, pixels for coordinates; None without detections), ``labels_equal`` and
-        ``ok`` (everything within COORD_TOL * image_size / SCORE_TOL).
+        (max |difference|, pixels for coordinates; None without detections), ``labels_equal``,
+        ``num_keypoints``, ``num_unconditioned`` and ``unconditioned`` (their max difference), and
+        ``ok`` (equal N and labels, everything compared within COORD_TOL * image_size / SCORE_TOL).
     """
     num_ref, num_out = len(reference['dets']), len(outputs['dets'])
     result = dict(num_reference=num_ref, num_outputs=num_out, box=None, score=None, keypoint=None,
-                  keypoint_score=None, labels_equal=bool(np.array_equal(reference['labels'],
-                                                                        outputs['labels'])))
+                  keypoint_score=None, num_keypoints=0, num_unconditioned=0, unconditioned=None,
+                  labels_equal=bool(np.array_equal(reference['labels'], outputs['labels'])))
     if num_ref == num_out and num_ref > 0:
         ref_d, out_d = reference['dets'], outputs['dets']
         ref_k, out_k = reference['keypoints'], outputs['keypoints']
+        region = reference['regions'][:, None]
+        inside = ((ref_k[..., 0] >= region[..., 0]) & (ref_k[..., 1] >= region[..., 1])
+                  & (ref_k[..., 0] <= region[..., 2]) & (ref_k[..., 1] <= region[..., 3]))
+        coords = np.abs(ref_k[..., :2] - out_k[..., :2]).max(-1)
         result.update(box=float(np.abs(ref_d[:, :4] - out_d[:, :4]).max()),
                       score=float(np.abs(ref_d[:, 4] - out_d[:, 4]).max()),
-                      keypoint=float(np.abs(ref_k[..., :2] - out_k[..., :2]).max()),
-                      keypoint_score=float(np.abs(ref_k[..., 2] - out_k[..., 2]).max()))
+                      keypoint=float(coords[inside].max()) if inside.any() else 0.0,
+                      keypoint_score=float(np.abs(ref_k[..., 2] - out_k[..., 2]).max()),
+                      num_keypoints=int(inside.size), num_unconditioned=int((~inside).sum()),
+                      unconditioned=float(coords[~inside].max()) if (~inside).any() else None)
     coord_tol = COORD_TOL * image_size
     result['ok'] = bool(num_ref == num_out and result['labels_equal'] and (num_ref == 0 or (
         result['box'] <= coord_tol and result['keypoint'] <= coord_tol and result['score'] <= SCORE_TOL
@@ -174,6 +210,9 @@ def format_comparison(result):
              f"{'' if result['labels_equal'] else ' (labels differ)'}",
              f"max |box difference| {fmt(result['box'])} px, max |keypoint difference| "
              f"{fmt(result['keypoint'])} px (tolerance {result['coord_tol']:.3g} px)",
+             f"keypoints outside their RoI (ill-conditioned refinement, not held to the tolerance): "
+             f"{result['num_unconditioned']} of {result['num_keypoints']}, max |difference| "
+             f"{fmt(result['unconditioned'])} px",
              f"max |instance score difference| {fmt(result['score'])}, max |keypoint score difference| "
              f"{fmt(result['keypoint_score'])} (tolerance {result['score_tol']:.0e})",
              'PASS' if result['ok'] else 'FAIL: onnxruntime and PyTorch disagree beyond the tolerances']

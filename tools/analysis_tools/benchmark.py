@@ -8,11 +8,12 @@ profile.
     python tools/analysis_tools/benchmark.py infer CONFIG [--img-size 512] [--iters 20] [--vs-torchvision]
     python tools/analysis_tools/benchmark.py profile CONFIG [--data-root DIR] [--vs-torchvision]
                                                             [--top-ops 15]
+    python tools/analysis_tools/benchmark.py onnx CONFIG [--img-size 512] [--iters 10] [--checkpoint CKPT]
 
 Every subcommand takes --json OUT.json (figures + machine info). docs/benchmarks.md explains the
 figures. This file parses arguments; the modules beside it measure: benchmark_codec.py,
-benchmark_roi_align.py, benchmark_model.py (train, infer), benchmark_profile.py and benchmark_utils.py
-(timing, memory, machine info, JSON). Figures are printed and written, never asserted: the tests check
+benchmark_roi_align.py, benchmark_model.py (train, infer), benchmark_profile.py, benchmark_onnx.py
+(onnxruntime vs PyTorch) and benchmark_utils.py (timing, memory, machine info, JSON). Figures are printed and written, never asserted: the tests check
 keys and agreement, never time.
 """
 import argparse
@@ -26,6 +27,7 @@ if _TOOL_DIR not in (os.path.abspath(p) for p in sys.path):
 
 import benchmark_codec  # noqa: E402
 import benchmark_model  # noqa: E402
+import benchmark_onnx  # noqa: E402
 import benchmark_profile  # noqa: E402
 import benchmark_roi_align  # noqa: E402
 import benchmark_utils  # noqa: E402
@@ -112,7 +114,20 @@ def parse_args(argv=None):
                    'train*.json + images/train/ or train2017/) to time data loading')
     p.add_argument('--top-ops', type=int, default=0,
                    help='also list the N operators with most self time (torch.profiler)')
-    return parser.parse_args(argv)
+
+    p = sub.add_parser('onnx', help='onnxruntime (CPU) latency next to PyTorch\'s, same config and input')
+    _common(p, model=False)
+    p.add_argument('config', help='model config')
+    p.add_argument('--img-size', type=int, default=512, help='square input side S')
+    p.add_argument('--iters', type=int, default=10, help='timed images per runtime')
+    p.add_argument('--warmup', type=int, default=2, help='untimed images first')
+    p.add_argument('--checkpoint', help='weights to load (default: random init, detections forced)')
+    p.add_argument('--opset', type=int, default=benchmark_onnx.DEFAULT_OPSET, help='ONNX opset')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
+    args = parser.parse_args(argv)
+    if args.command == 'onnx' and args.device != 'cpu':
+        parser.error('onnx: onnxruntime runs on the CPU here; give --device cpu')
+    return args
 
 
 def main(argv=None):
@@ -141,6 +156,11 @@ def main(argv=None):
             args.config, args.img_size, args.iters, args.warmup, args.device, args.vs_torchvision,
             args.tv_variant, args.cfg_options, args.seed, args.top_ops)
         print(benchmark_model.format_infer(results))
+    elif args.command == 'onnx':
+        results = benchmark_onnx.bench_onnx(args.config, args.img_size, args.iters, args.warmup,
+                                            args.checkpoint, args.cfg_options, args.seed, args.opset,
+                                            args.threads)
+        print(benchmark_onnx.format_onnx(results))
     else:
         results = benchmark_profile.bench_profile(
             args.config, args.img_size, args.batch, args.iters, args.warmup, args.device,
