@@ -18,7 +18,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmhrkpt.models.roi_heads.test_mixins import rescore_instances
-from .export_ops import decode_deltas, exporting, grouped_nms, pool_rois, roi_align_args, shape_of, topk_indices
+from .export_ops import (decode_deltas, exporting, grouped_nms, pool_rois, roi_align_args, shape_of,
+                         topk_indices)
 
 # The keypoint branch pools one more RoI than there are detections, this box (input pixels), so that
 # none of its tensors is ever empty; its row is removed before the outputs.

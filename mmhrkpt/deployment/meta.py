@@ -118,4 +118,3 @@ def model_meta(cfg, detector):
 def to_metadata_props(meta):
     """dict -> {key: JSON string}, what ONNX's ``metadata_props`` holds."""
     return {key: json.dumps(value) for key, value in meta.items()}
-

@@ -122,8 +122,8 @@ def pytorch_outputs(detector, example, img_shape=None, flip_pairs=None):
         bbox_results, keypoint_results = detector.simple_test(example, [img_meta], rescale=False)[0]
     num_kpts = detector.roi_head.num_keypoints
     dets = np.concatenate([b.reshape(-1, 5) for b in bbox_results])
-    return dict(dets=dets,
-                labels=np.concatenate([np.full(len(b), c, dtype=np.int64) for c, b in enumerate(bbox_results)]),
+    labels = [np.full(len(b), c, dtype=np.int64) for c, b in enumerate(bbox_results)]
+    return dict(dets=dets, labels=np.concatenate(labels),
                 keypoints=np.concatenate([k.reshape(-1, num_kpts, 3) for k in keypoint_results]),
                 regions=keypoint_regions(detector.roi_head, dets[:, :4]))
 

@@ -185,8 +185,11 @@ def test_an_input_without_detections(trained, tmp_path):
                    **{'model.test_cfg.rcnn.keypoint.rescore': False})
     meta = model_meta_of(probe)
     from mmhrkpt.deployment import pytorch_outputs
-    best = sorted((float(pytorch_outputs(probe, torch.from_numpy(_inputs(meta, image)[0]))['dets'][:, 4].max()),
-                   image) for image in trained['images'] + [blank])
+
+    def best_box_score(image):
+        return float(pytorch_outputs(probe, torch.from_numpy(_inputs(meta, image)[0]))['dets'][:, 4].max())
+
+    best = sorted((best_box_score(image), image) for image in trained['images'] + [blank])
     (low, nothing), (high, something) = best[0], best[-1]
     assert high - low > 1e-3, best
     model = _model(trained['config'], trained['checkpoint'], trained['options'],

@@ -8,13 +8,14 @@ profile.
     python tools/analysis_tools/benchmark.py infer CONFIG [--img-size 512] [--iters 20] [--vs-torchvision]
     python tools/analysis_tools/benchmark.py profile CONFIG [--data-root DIR] [--vs-torchvision]
                                                             [--top-ops 15]
-    python tools/analysis_tools/benchmark.py onnx CONFIG [--img-size 512] [--iters 10] [--checkpoint CKPT]
+    python tools/analysis_tools/benchmark.py onnx CONFIG [--img-size 512] [--iters 10]
+                                                         [--checkpoint CKPT]
 
 Every subcommand takes --json OUT.json (figures + machine info). docs/benchmarks.md explains the
 figures. This file parses arguments; the modules beside it measure: benchmark_codec.py,
 benchmark_roi_align.py, benchmark_model.py (train, infer), benchmark_profile.py, benchmark_onnx.py
-(onnxruntime vs PyTorch) and benchmark_utils.py (timing, memory, machine info, JSON). Figures are printed and written, never asserted: the tests check
-keys and agreement, never time.
+(onnxruntime vs PyTorch) and benchmark_utils.py (timing, memory, machine info, JSON). Figures are
+printed and written, never asserted: the tests check keys and agreement, never time.
 """
 import argparse
 import os

@@ -17,8 +17,8 @@ from collections import OrderedDict
 
 import numpy as np
 import torch
-from benchmark_model import (FORCED_DETECTIONS, build_mmdet_model, check_iters, load_config, normalised_images,
-                             synthetic_batches, to_mmdet_inputs)
+from benchmark_model import (FORCED_DETECTIONS, build_mmdet_model, check_iters, load_config,
+                             normalised_images, synthetic_batches, to_mmdet_inputs)
 from benchmark_utils import format_table, percentile
 
 from mmhrkpt.deployment.meta import model_meta
@@ -77,7 +77,7 @@ def bench_onnx(config, img_size=512, iters=10, warmup=2, checkpoint=None, cfg_op
         runs = dict(pytorch=([], []), onnxruntime=([], []))
         for i in range(warmup + iters):
             image = images[i % len(images)]
-            for name, run in (('pytorch', lambda: pytorch_outputs(model, image, flip_pairs=meta['flip_pairs'])),
+            for name, run in (('pytorch', lambda: pytorch_outputs(model, image, None, meta['flip_pairs'])),
                               ('onnxruntime', lambda: onnx_outputs(session, image.numpy()))):
                 start = time.perf_counter()
                 out = run()
@@ -105,12 +105,14 @@ def format_onnx(result):
     rows = [(name, result[name]['latency_ms_median'], result[name]['latency_ms_p90'],
              result[name]['detections_per_image']) for name in ('pytorch', 'onnxruntime')]
     agreement = result['agreement']
+    fmt = {key: 'n/a' if agreement[key] is None else f'{agreement[key]:.3g}'
+           for key in ('box', 'keypoint', 'score')}
     text = (f"onnx {result['config']}  S={result['img_size']} iters={result['iters']} (after "
             f"{result['warmup']} warm-up), opset {result['opset']}, exported in {result['export_s']:.1f} s "
             f"({result['onnx_mb']:.1f} MB)\n")
     text += format_table(('runtime', 'ms median', 'ms p90', 'detections/img'), rows)
     text += (f"\nratio onnxruntime / PyTorch (median latency): {result['ratio_onnxruntime_over_pytorch']:.2f}"
              f"\nagreement on the first image: {agreement['num_outputs']} vs {agreement['num_reference']} "
-             f"detections, max |box diff| {agreement['box']} px, max |keypoint diff| {agreement['keypoint']} px, "
-             f"max |score diff| {agreement['score']}: {'PASS' if agreement['ok'] else 'FAIL'}")
+             f"detections, max |box diff| {fmt['box']} px, max |keypoint diff| {fmt['keypoint']} px, "
+             f"max |score diff| {fmt['score']}: {'PASS' if agreement['ok'] else 'FAIL'}")
     return text + ''.join(f'\nnote: {n}' for n in result['notes'])
