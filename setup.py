@@ -26,6 +26,6 @@ setup(
     python_requires='>=3.8',
     # torch, torchvision, mmcv-full and mmpose are installed by tools/setup_env.sh (see README).
     install_requires=read_requirements('runtime.txt'),
-    extras_require={'tests': read_requirements('tests.txt')},
+    extras_require={'tests': read_requirements('tests.txt'), 'deploy': read_requirements('deploy.txt')},
     zip_safe=False,
 )

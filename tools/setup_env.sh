@@ -60,9 +60,12 @@ if ! "$PY" -c "import torch, torchvision, sys; sys.exit(not (torch.__version__.s
   "${PIP[@]}" "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
 fi
 
-# The runtime requirements first, so numpy<2 is in place before mmcv is compiled and imported.
+# The runtime requirements first, so numpy<2 is in place before mmcv is compiled and imported. The
+# deployment extra (onnx, onnxruntime) comes in the same resolution, so that `make test` runs its tests
+# and nothing it pulls in moves numpy.
 log "runtime requirements"
-"${PIP[@]}" -q -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt"
+"${PIP[@]}" -q -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt" \
+    -r "$ROOT/requirements/deploy.txt"
 
 # ---- mmcv-full, built against exactly this torch ---------------------------------------------------
 read -r TORCH_TAG PY_TAG HAS_GPU < <("$PY" - <<'EOF'

@@ -113,6 +113,20 @@ def test_infer_forces_detections(tiny_config, tmp_path):
     assert ours['detections_per_image'] > 0
 
 
+def test_onnx_times_both_runtimes_on_the_same_inputs(tiny_config, tmp_path):
+    payload, stdout = run_benchmark(
+        ['onnx', tiny_config, '--img-size', '128', '--iters', '2', '--warmup', '0', '--device', 'cpu'],
+        tmp_path / 'onnx.json')
+    result = payload['results']
+    for runtime in ('pytorch', 'onnxruntime'):
+        assert positive(result[runtime]['latency_ms_median']) and len(result[runtime]['latency_ms_all']) == 2
+        assert result[runtime]['detections_per_image'] > 0
+    assert positive(result['ratio_onnxruntime_over_pytorch']) and positive(result['onnx_mb'])
+    agreement = result['agreement']
+    assert agreement['num_outputs'] == agreement['num_reference'] > 0 and agreement['box'] < 0.128
+    assert 'ratio onnxruntime / PyTorch' in stdout
+
+
 def test_profile_parts_add_up_and_time_data_loading(tiny_config, tmp_path):
     data = tmp_path / 'data'
     generate_synthetic_coco(data, num_train=2, num_val=1, seed=0, image_size=(96, 96),

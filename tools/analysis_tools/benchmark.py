@@ -11,13 +11,15 @@ profile.
                                                             [--top-ops 15]
     python tools/analysis_tools/benchmark.py data [--num-images 64115] [--num-persons 262465]
                                                   [--eval-images 5000] [--dets-per-image 20]
+    python tools/analysis_tools/benchmark.py onnx CONFIG [--img-size 512] [--iters 10]
+                                                         [--checkpoint CKPT]
 
 Every subcommand takes --json OUT.json (figures + machine info). docs/benchmarks.md explains the
 figures. This file parses arguments; the modules beside it measure: benchmark_codec.py,
 benchmark_roi_align.py, benchmark_model.py (train, infer), benchmark_profile.py, benchmark_data.py
-(dataset loading and evaluation at COCO's size) and benchmark_utils.py
-(timing, memory, machine info, JSON). Figures are printed and written, never asserted: the tests check
-keys and agreement, never time.
+(dataset loading and evaluation at COCO's size), benchmark_onnx.py (onnxruntime vs PyTorch) and
+benchmark_utils.py (timing, memory, machine info, JSON). Figures are printed and written, never
+asserted: the tests check keys and agreement, never time.
 """
 import argparse
 import os
@@ -31,6 +33,7 @@ if _TOOL_DIR not in (os.path.abspath(p) for p in sys.path):
 import benchmark_codec  # noqa: E402
 import benchmark_data  # noqa: E402
 import benchmark_model  # noqa: E402
+import benchmark_onnx  # noqa: E402
 import benchmark_profile  # noqa: E402
 import benchmark_roi_align  # noqa: E402
 import benchmark_utils  # noqa: E402
@@ -147,7 +150,20 @@ def parse_args(argv=None):
     p.add_argument('--repeat', type=int, default=1,
                    help='loads of each kind, alternating, each in a fresh interpreter (fastest kept)')
     p.add_argument('--work-dir', help='keep the generated jsons here (default: a temporary folder)')
-    return parser.parse_args(argv)
+
+    p = sub.add_parser('onnx', help='onnxruntime (CPU) latency next to PyTorch\'s, same config and input')
+    _common(p, model=False)
+    p.add_argument('config', help='model config')
+    p.add_argument('--img-size', type=int, default=512, help='square input side S')
+    p.add_argument('--iters', type=int, default=10, help='timed images per runtime')
+    p.add_argument('--warmup', type=int, default=2, help='untimed images first')
+    p.add_argument('--checkpoint', help='weights to load (default: random init, detections forced)')
+    p.add_argument('--opset', type=int, default=benchmark_onnx.DEFAULT_OPSET, help='ONNX opset')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
+    args = parser.parse_args(argv)
+    if args.command == 'onnx' and args.device != 'cpu':
+        parser.error('onnx: onnxruntime runs on the CPU here; give --device cpu')
+    return args
 
 
 def main(argv=None):
@@ -181,6 +197,11 @@ def main(argv=None):
                                             args.eval_persons, args.dets_per_image, args.repeat,
                                             args.work_dir, args.seed)
         print(benchmark_data.format_data(results))
+    elif args.command == 'onnx':
+        results = benchmark_onnx.bench_onnx(args.config, args.img_size, args.iters, args.warmup,
+                                            args.checkpoint, args.cfg_options, args.seed, args.opset,
+                                            args.threads)
+        print(benchmark_onnx.format_onnx(results))
     else:
         results = benchmark_profile.bench_profile(
             args.config, args.img_size, args.batch, args.iters, args.warmup, args.device,

@@ -17,6 +17,31 @@ one was. Same result as mmpose's ``flip_back`` followed by its ``shift_heatmap``
 import torch
 
 
+def flip_indices(num_kpts, width, flip_pairs, shift=False):
+    """The channel and column orders that :func:`flip_back_heatmaps` gathers by, as Python lists.
+
+    Built from Python ints, so that an exported ONNX graph holds them as constants: onnxruntime's
+    full graph optimisation (``ORT_ENABLE_ALL``) turns a reversed ``Range`` over traced heatmap sizes
+    into an empty index (tests/test_deployment).
+
+    Args:
+        num_kpts (int): K.
+        width (int): W.
+        flip_pairs (Sequence[tuple[int, int]]): keypoint index pairs (left, right).
+        shift (bool): see :func:`flip_back_heatmaps`.
+
+    Returns:
+        tuple[list[int], list[int]]: K channel indices and W column indices.
+    """
+    channels = list(range(num_kpts))
+    for left, right in flip_pairs:
+        channels[left], channels[right] = right, left
+    columns = list(range(width - 1, -1, -1))
+    if shift and width > 1:
+        columns = columns[:1] + columns[:-1]
+    return channels, columns
+
+
 def flip_back_heatmaps(heatmaps, flip_pairs, shift=False):
     """Mirror heatmaps along W, swap the channels of flip pairs and optionally shift them one column.
 
@@ -28,13 +53,12 @@ def flip_back_heatmaps(heatmaps, flip_pairs, shift=False):
     Returns:
         Tensor[N, K, H, W]: heatmaps in the frame of the original image; a new tensor.
     """
-    num_kpts, width = heatmaps.shape[1], heatmaps.shape[3]
+    num_kpts, width = int(heatmaps.shape[1]), int(heatmaps.shape[3])
+    pairs = [(int(left), int(right)) for left, right in flip_pairs]
+    for pair in pairs:
+        if not all(-num_kpts <= i < num_kpts for i in pair):
+            raise IndexError(f'flip pair {pair} is out of range for K = {num_kpts} keypoints')
+    channels, columns = flip_indices(num_kpts, width, pairs, shift)
     device = heatmaps.device
-    channels = torch.arange(num_kpts, device=device)
-    pairs = torch.as_tensor(flip_pairs, dtype=torch.long, device=device).reshape(-1, 2)
-    channels[pairs[:, 0]] = pairs[:, 1]
-    channels[pairs[:, 1]] = pairs[:, 0]
-    columns = torch.arange(width - 1, -1, -1, device=device)
-    if shift and width > 1:
-        columns = torch.cat([columns[:1], columns[:-1]])
-    return heatmaps.index_select(1, channels).index_select(3, columns)
+    return (heatmaps.index_select(1, torch.as_tensor(channels, dtype=torch.long, device=device))
+            .index_select(3, torch.as_tensor(columns, dtype=torch.long, device=device)))

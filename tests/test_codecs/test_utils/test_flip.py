@@ -23,3 +23,11 @@ def test_input_untouched_and_empty(rng):
     assert torch.equal(heatmaps, copy)
     assert flip_back_heatmaps(torch.zeros(0, 7, 8, 6), FLIP_PAIRS, True).shape == (0, 7, 8, 6)
     torch.testing.assert_close(flip_back_heatmaps(heatmaps, [], False), heatmaps.flip(-1))
+
+
+def test_flip_indices_are_python_lists():
+    from mmhrkpt.codecs.utils.flip import flip_indices
+    assert flip_indices(5, 4, [(1, 2)], shift=False) == ([0, 2, 1, 3, 4], [3, 2, 1, 0])
+    assert flip_indices(5, 4, [(1, 2), (3, 4)], shift=True) == ([0, 2, 1, 4, 3], [3, 3, 2, 1])
+    with pytest.raises(IndexError, match='out of range'):
+        flip_back_heatmaps(torch.zeros(1, 3, 4, 4), [(1, 3)])
