@@ -10,7 +10,8 @@ with ``keep_ratio``, else (w, h)), ``keep_ratio``, ``interpolation``, ``size_div
 """
 import json
 
-from mmhrkpt.datasets.keypoint_meta import COCO_KEYPOINT_NAMES, COCO_SKELETON, resolve_keypoint_meta
+from mmhrkpt.datasets.keypoint_meta import (COCO_KEYPOINT_NAMES, COCO_SKELETON, load_dataset_info,
+                                            resolve_keypoint_meta)
 
 # What the graph's outputs mean, for whoever opens the file.
 OUTPUTS_DOC = ('dets float32 [N, 5] (x1, y1, x2, y2, instance score), labels int64 [N], keypoints float32 '
@@ -71,9 +72,10 @@ def preprocessing_meta(cfg):
 
 
 def keypoint_meta(cfg, num_keypoints):
-    """Names, flip pairs and skeleton of the test dataset (``data.test.dataset_info``), COCO's when it
-    names none and K = 17 (a single image has no annotation file to read them from)."""
-    info = dict(cfg.data.test.get('dataset_info', None) or {})
+    """Names, flip pairs and skeleton of the test dataset (``data.test.dataset_info``, in any form
+    ``load_dataset_info`` reads), COCO's when it names none and K = 17 (a single image has no
+    annotation file to read them from)."""
+    info = load_dataset_info(cfg.data.test.get('dataset_info', None))  # any of its forms
     if 'keypoint_names' not in info:
         if num_keypoints != len(COCO_KEYPOINT_NAMES):
             raise ValueError(f'the model has {num_keypoints} keypoints: give data.test.dataset_info '
