@@ -106,11 +106,21 @@ def class_names(cfg, detector):
 
 
 def model_meta(cfg, detector):
-    """Every metadata entry of an exported ``detector`` built from ``cfg``: dict of JSON-able values."""
+    """Every metadata entry of an exported ``detector`` built from ``cfg``: dict of JSON-able values.
+
+    The keypoint meta is the detector's ``keypoint_meta`` when ``mmhrkpt.apis.init_model`` gave it
+    one (from the checkpoint), else :func:`keypoint_meta` of the config."""
     roi_head = detector.roi_head
     rcnn = roi_head.test_cfg
     meta = preprocessing_meta(cfg)
-    meta.update(keypoint_meta(cfg, roi_head.num_keypoints))
+    # init_model's (the checkpoint's meta first): what the PyTorch model flips and draws with
+    loaded = getattr(detector, 'keypoint_meta', None)
+    if loaded is None:
+        meta.update(keypoint_meta(cfg, roi_head.num_keypoints))
+    else:
+        meta.update(num_keypoints=roi_head.num_keypoints, keypoint_names=list(loaded['keypoint_names']),
+                    flip_pairs=[[int(i), int(j)] for i, j in loaded['flip_pairs']],
+                    skeleton=[[int(i), int(j)] for i, j in loaded['skeleton']])
     meta.update(classes=class_names(cfg, detector), codec=repr(roi_head.keypoint_head.codec),
                 flip_test=bool(detector.flip_test), score_thr=float(rcnn.score_thr),
                 max_per_img=int(rcnn.max_per_img), outputs=OUTPUTS_DOC)
