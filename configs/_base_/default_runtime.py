@@ -25,3 +25,6 @@ opencv_num_threads = 0
 mp_start_method = 'fork'
 # tools/train.py --auto-scale-lr multiplies the LR by (total batch size / base_batch_size).
 auto_scale_lr = dict(enable=False, base_batch_size=16)
+# cpu_bf16 = True (or --cfg-options cpu_bf16=True): train with bfloat16 autocast on a CPU that has
+# native bfloat16 (AVX512-BF16 / AMX); refused with a warning elsewhere (mmhrkpt/engine/cpu_bf16.py).
+cpu_bf16 = False

@@ -49,9 +49,11 @@ model = dict(
 
 optimizer = dict(_delete_=True, type='AdamW', lr=2e-3, weight_decay=1e-4)
 optimizer_config = dict(grad_clip=dict(max_norm=10, norm_type=2))
-# 5 epochs of 300 iterations; the LR steps (at 79 % and 95 %) are counted in iterations.
-lr_config = dict(policy='step', by_epoch=False, warmup='linear', warmup_iters=100,
-                 warmup_ratio=0.01, step=[1190, 1425])
+# The LR steps at fractions of the training (mmhrkpt's FractionStep), so they follow the dataset's
+# size: with 1200 images, 5 epochs of 300 iterations, at iterations 1190 and 1425 of 1500. The warm-up
+# is counted in iterations.
+lr_config = dict(policy='FractionStep', warmup='linear', warmup_iters=100, warmup_ratio=0.01,
+                 step=[1190 / 1500, 1425 / 1500])
 # Atomic checkpoints that also carry the RNG state (mmhrkpt/engine/runner.py).
 runner = dict(type='AtomicEpochBasedRunner', max_epochs=5)
 evaluation = dict(interval=1)  # every epoch: the keypoint-AP curve in curves.png
@@ -61,4 +63,6 @@ custom_hooks = [
     dict(type='NumClassCheckHook'),
     dict(type='FiniteLossHook', priority='VERY_HIGH'),
     dict(type='KeypointVisualizationHook', interval=5, num_images=4),
+    # a line with the expected time left and the keypoint AP so far, at the start and every epoch
+    dict(type='TrainingProgressHook'),
 ]

@@ -5,9 +5,10 @@ Built from mmdet's pieces (data loaders, optimizer, runner, hooks); what differs
 a DDP wrapper that works with torch 2.x, the prediction-picture hook fed with the validation set,
 TensorBoard only when installed, a check that the model and the dataset agree on the keypoints,
 the NaN/inf stop always placed before the optimizer step, a count of skipped images,
-``auto_resume`` that only picks a complete checkpoint, and ``load_from_exclude`` (key prefixes of the
-``load_from`` checkpoint that a fine-tuning recipe's new head replaces). The LR is scaled by the batch
-size as mmdet does (``auto_scale_lr``) when the config enables it.
+``auto_resume`` that only picks a complete checkpoint, ``load_from_exclude`` (key prefixes of the
+``load_from`` checkpoint that a fine-tuning recipe's new head replaces), and bfloat16 mixed precision
+on CPUs that have it (``cpu_bf16 = True``, :mod:`mmhrkpt.engine.cpu_bf16`). The LR is scaled by the
+batch size as mmdet does (``auto_scale_lr``) when the config enables it.
 """
 import numpy as np
 from mmcv.runner import (DistSamplerSeedHook, EpochBasedRunner, Fp16OptimizerHook, OptimizerHook,
@@ -18,9 +19,10 @@ from mmdet.datasets import build_dataloader, build_dataset, replace_ImageToTenso
 from mmdet.utils import compat_cfg, get_root_logger
 
 from mmhrkpt.core.hooks import (DistKeypointEvalHook, KeypointEvalHook, KeypointVisualizationHook,
-                                SkippedImagesHook, place_finite_loss_hook)
+                                SkippedImagesHook, place_finite_loss_hook, place_progress_hook)
 from mmhrkpt.datasets.utils import leaf_datasets
-from mmhrkpt.engine import find_latest_checkpoint, load_checkpoint_excluding, share_skipped_files, wrap_model
+from mmhrkpt.engine import (enable_cpu_bf16, find_latest_checkpoint, load_checkpoint_excluding,
+                            share_skipped_files, wrap_model)
 
 
 def check_keypoint_consistency(model, dataset):
@@ -104,6 +106,12 @@ def train_detector(model, dataset, cfg, distributed=False, validate=False, times
     cfg.data.train_dataloader.samples_per_gpu = loader_cfg['samples_per_gpu']
     auto_scale_lr(cfg, distributed, logger)
 
+    if cfg.get('cpu_bf16', False):
+        if cfg.get('fp16', None) is not None:
+            raise ValueError('cpu_bf16=True and fp16 are both set in the config: fp16 is mixed '
+                             'precision on a GPU, cpu_bf16 on a CPU; keep one')
+        # before the data-parallel wrapper; refused (float32, with a warning) without native bf16
+        enable_cpu_bf16(model, cfg.device, logger)
     model = wrap_model(model, cfg.device, distributed, gpu_ids=cfg.gpu_ids,
                        find_unused_parameters=cfg.get('find_unused_parameters', False))
     optimizer = build_optimizer(model, cfg.optimizer)
@@ -145,6 +153,7 @@ def train_detector(model, dataset, cfg, distributed=False, validate=False, times
     for hook in runner.hooks:
         if isinstance(hook, KeypointVisualizationHook):
             hook.dataset = val_dataset
+    place_progress_hook(runner)  # after the evaluation hook registered above
 
     resume_from = cfg.resume_from
     if resume_from is None and cfg.get('auto_resume'):

@@ -1,6 +1,7 @@
 """Training infrastructure: atomic runners, RNG state, checkpoint files, data-parallel wrappers,
 distributed start-up and what the ranks and data loader workers share."""
 from .checkpoint import find_latest_checkpoint, is_complete_checkpoint, load_checkpoint_excluding
+from .cpu_bf16 import BF16_PARTS, CPUBF16Autocast, enable_cpu_bf16
 from .dist import LAUNCHERS, init_distributed, setup_runtime_cfg, shared_tmpdir, slurm_environment
 from .parallel import MMDistributedDataParallelCompat, wrap_model
 from .rng import get_rng_state, set_rng_state
@@ -12,5 +13,5 @@ __all__ = [
     'init_distributed', 'slurm_environment', 'setup_runtime_cfg',
     'shared_tmpdir', 'MMDistributedDataParallelCompat', 'wrap_model', 'get_rng_state',
     'set_rng_state', 'AtomicEpochBasedRunner', 'AtomicIterBasedRunner', 'SharedFileSet',
-    'share_skipped_files'
+    'share_skipped_files', 'BF16_PARTS', 'CPUBF16Autocast', 'enable_cpu_bf16'
 ]

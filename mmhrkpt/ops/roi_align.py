@@ -128,7 +128,10 @@ def _csr(row_counts, cols, vals, shape):
 
 class _SparseRoIAlignFunction(torch.autograd.Function):
 
+    # custom_fwd / custom_bwd: the backward runs with the forward's autocast state (off), even when
+    # backward() is called inside an autocast region
     @staticmethod
+    @torch.amp.custom_fwd(device_type='cpu')
     def forward(ctx, feats, rois, output_size, spatial_scale, sampling_ratio, aligned):
         num_imgs, channels, height, width = feats.shape
         num_rois = rois.size(0)
@@ -147,6 +150,7 @@ class _SparseRoIAlignFunction(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
+    @torch.amp.custom_bwd(device_type='cpu')
     def backward(ctx, grad_out):
         rows, cols, vals = ctx.saved_tensors
         num_imgs, channels, height, width, num_bins = ctx.shapes
@@ -204,15 +208,22 @@ class TVRoIAlign(nn.Module):
 # which needs no memory per sampling point. Only adaptive sampling of very large RoIs on a fine map
 # gets there (100 RoIs of 1333 px at stride 4 pooled to 14x14: 45 M).
 MAX_SPARSE_ENTRIES = 2**24
+# dtypes of MKL's sparse-dense products; others are pooled in float32
+_SPARSE_DTYPES = (torch.float32, torch.float64)
 
 
 class SparseRoIAlign(TVRoIAlign):
     """``mmcv.ops.RoIAlign``'s interface and result (average pooling), as sparse matrix products.
 
     On CPU, forward and backward are two sparse-dense products (see the module docstring); on
-    other devices, for dtypes other than float32/float64, or when the matrix would have more than
-    ``MAX_SPARSE_ENTRIES`` candidate entries, torchvision's kernel runs (the same result). Gradients
-    reach the features, not the RoIs (as mmcv's and torchvision's).
+    other devices, or when the matrix would have more than ``MAX_SPARSE_ENTRIES`` candidate entries,
+    torchvision's kernel runs (the same result). Gradients reach the features, not the RoIs (as
+    mmcv's and torchvision's).
+
+    Precision: MKL's sparse products exist for float32 and float64 only, so on CPU bfloat16 / float16
+    features are pooled in float32 (cast in, the output cast back to the features' dtype), and under
+    ``torch.autocast`` the layer turns autocast off for its products (which autocast would otherwise
+    cast to bfloat16) and returns float32.
 
     Args:
         output_size (int | tuple[int]): (h, w) of the output.
@@ -232,11 +243,16 @@ class SparseRoIAlign(TVRoIAlign):
         """Tensor[B, C, H, W] features, Tensor[N, 5] rois (batch index, x1, y1, x2, y2) ->
         Tensor[N, C, h, w] (pixel-major strides on CPU, like a ``channels_last`` tensor)."""
         if (rois.size(0) == 0 or feats.device.type != 'cpu'
-                or feats.dtype not in (torch.float32, torch.float64)
                 or self._num_candidate_entries(rois) > MAX_SPARSE_ENTRIES):
             return super().forward(feats, rois)  # torchvision's kernel
-        return _SparseRoIAlignFunction.apply(feats, rois.to(feats.dtype), self.output_size,
-                                             self.spatial_scale, self.sampling_ratio, self.aligned)
+        autocast = torch.is_autocast_enabled('cpu')
+        with torch.autocast('cpu', enabled=False):
+            work = feats if feats.dtype in _SPARSE_DTYPES else feats.float()
+            out = _SparseRoIAlignFunction.apply(work, rois.to(work.dtype), self.output_size,
+                                                self.spatial_scale, self.sampling_ratio,
+                                                self.aligned)
+        # under autocast the next layer casts as it needs; otherwise the features' own dtype
+        return out if autocast else out.to(feats.dtype)
 
     def _num_candidate_entries(self, rois):
         """N * h * w * (2 gh) * (2 gw) with gh, gw the largest points-per-bin counts of ``rois``."""

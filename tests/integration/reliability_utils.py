@@ -50,7 +50,7 @@ data = dict(samples_per_gpu=2, workers_per_gpu=0,
             val=dict(pipeline=test_pipeline),
             test=dict(pipeline=test_pipeline))
 runner = dict(type='AtomicEpochBasedRunner', max_epochs={max_epochs})
-lr_config = dict(warmup_iters=2, step=[100])
+lr_config = dict(warmup_iters=2, step=[1.0])
 evaluation = dict(interval=1)
 checkpoint_config = dict(interval=1, max_keep_ckpts=3)
 log_config = dict(interval=1, hooks=[dict(type='TextLoggerHook')])

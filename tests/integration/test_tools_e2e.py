@@ -28,7 +28,7 @@ TINY_CONFIG = """
 _base_ = '{base}'
 data = dict(samples_per_gpu={batch}, workers_per_gpu=0)
 runner = dict(type='EpochBasedRunner', max_epochs=2)
-lr_config = dict(warmup_iters=2, step=[1])
+lr_config = dict(warmup_iters=2, step=[0.5])
 evaluation = dict(interval=1)
 checkpoint_config = dict(interval=1)
 log_config = dict(interval=1)

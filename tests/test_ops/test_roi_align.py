@@ -53,6 +53,36 @@ def test_sparse_roi_align_channels_last_and_float64():
         torch.testing.assert_close(out, expected, rtol=1e-10, atol=1e-10)
 
 
+def test_sparse_roi_align_under_autocast_pools_in_float32():
+    """Autocast would cast the sparse products to bfloat16, which MKL has no kernel for: the layer
+    turns it off, so the output and the gradient are the float32 ones, and the output is float32."""
+    feat = feats_for(strides=[4], channels=6)[0].contiguous(memory_format=torch.channels_last)
+    feat.requires_grad_()
+    rois = random_rois(20)
+    layer = SparseRoIAlign((16, 12), 0.25, 2)
+    expected = layer(feat, rois)
+    grad_out = torch.randn_like(expected)
+    g_expected, = torch.autograd.grad(expected, feat, grad_out)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = layer(feat, rois)
+        g, = torch.autograd.grad(out, feat, grad_out)  # backward inside the region too
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, expected, rtol=0, atol=0)
+    torch.testing.assert_close(g, g_expected, rtol=0, atol=0)
+
+
+def test_sparse_roi_align_pools_bfloat16_features_in_float32():
+    feat = feats_for(strides=[4], channels=6)[0].bfloat16().requires_grad_()
+    rois = random_rois(20)
+    layer = SparseRoIAlign((16, 12), 0.25, 2)
+    out = layer(feat, rois)
+    assert out.dtype == torch.bfloat16
+    expected = layer(feat.detach().float(), rois)  # the float32 pooling of the same values
+    torch.testing.assert_close(out, expected.bfloat16(), rtol=0, atol=0)
+    out.float().sum().backward()
+    assert feat.grad.dtype == torch.bfloat16 and torch.isfinite(feat.grad.float()).all()
+
+
 def test_sparse_roi_align_gradcheck():
     feat = torch.randn(2, 3, 6, 5, dtype=torch.float64, requires_grad=True)
     rois = torch.tensor([[0, 1.3, 0.4, 14.2, 18.9], [1, -3., 2., 9., 30.], [1, 5., 5., 5., 9.]],

@@ -4,11 +4,12 @@ profile.
     python tools/analysis_tools/benchmark.py codec [--num-rois 100 1000] [--device cpu|cuda] [--repeat 5]
     python tools/analysis_tools/benchmark.py roi-align [--num-rois 128 512] [--channels-last]
     python tools/analysis_tools/benchmark.py train CONFIG [--img-size 512] [--batch 2] [--iters 10]
-                                                          [--warmup 3] [--fp16] [--vs-torchvision]
+                                                          [--warmup 3] [--fp16] [--cpu-bf16]
+                                                          [--vs-torchvision]
     python tools/analysis_tools/benchmark.py infer CONFIG [--img-size 512] [--iters 20] [--fp16]
                                                           [--vs-torchvision]
     python tools/analysis_tools/benchmark.py profile CONFIG [--data-root DIR] [--vs-torchvision]
-                                                            [--top-ops 15]
+                                                            [--top-ops 15] [--cpu-bf16 [ab]]
     python tools/analysis_tools/benchmark.py data [--num-images 64115] [--num-persons 262465]
                                                   [--eval-images 5000] [--dets-per-image 20]
     python tools/analysis_tools/benchmark.py onnx CONFIG [--img-size 512] [--iters 10]
@@ -114,6 +115,8 @@ def parse_args(argv=None):
     p.add_argument('--iters', type=int, default=10, help='timed iterations')
     p.add_argument('--warmup', type=int, default=3, help='untimed iterations first')
     p.add_argument('--fp16', action='store_true', help='mixed precision (CUDA only)')
+    p.add_argument('--cpu-bf16', action='store_true',
+                   help='ours with bfloat16 autocast on a CPU with native bf16 (cpu_bf16 = True)')
     _jitter(p)
 
     p = sub.add_parser('infer', help='per-image latency in eval mode')
@@ -134,6 +137,10 @@ def parse_args(argv=None):
                    'train*.json + images/train/ or train2017/) to time data loading')
     p.add_argument('--top-ops', type=int, default=0,
                    help='also list the N operators with most self time (torch.profiler)')
+    p.add_argument('--cpu-bf16', nargs='?', const='on', default='off',
+                   choices=benchmark_utils.CPU_BF16_MODES,
+                   help='ours with bfloat16 autocast (cpu_bf16 = True); "--cpu-bf16 ab": ours in '
+                   'float32 and with bf16, iterations interleaved, side by side with their losses')
 
     p = sub.add_parser('data', help="CocoKeypointDataset on a generated json of COCO's size: "
                        'loading vs pycocotools (time, memory), evaluation vs COCOeval')
@@ -185,7 +192,7 @@ def main(argv=None):
         results = benchmark_model.bench_train(
             args.config, args.img_size, args.batch, args.iters, args.warmup, args.device,
             args.fp16, args.vs_torchvision, args.tv_variant, args.cfg_options, args.seed,
-            args.jitter_proposals)
+            args.jitter_proposals, args.cpu_bf16)
         print(benchmark_model.format_train(results))
     elif args.command == 'infer':
         results = benchmark_model.bench_infer(
@@ -206,7 +213,7 @@ def main(argv=None):
         results = benchmark_profile.bench_profile(
             args.config, args.img_size, args.batch, args.iters, args.warmup, args.device,
             args.data_root, args.vs_torchvision, args.tv_variant, args.top_ops, args.cfg_options,
-            args.seed, args.jitter_proposals)
+            args.seed, args.jitter_proposals, args.cpu_bf16)
         print(benchmark_profile.format_profile(results))
     if args.json:
         benchmark_utils.write_json(args.json, args.command, dict(vars(args), argv=sys.argv),

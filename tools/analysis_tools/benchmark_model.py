@@ -19,7 +19,8 @@ from functools import partial
 import numpy as np
 import torch
 from benchmark_utils import (NUM_KEYPOINTS, VISIBILITY_PROBS, NullTimer, PeakMemory, RegionTimer,
-                             format_table, percentile, profile_top_ops, release_memory, synchronize)
+                             cpu_bf16_mode, format_table, percentile, profile_top_ops, release_memory,
+                             synchronize)
 
 # Synthetic detection data: persons per image, box height as a fraction of the image side, and box
 # width / height.
@@ -421,10 +422,14 @@ def model_inputs(kind, batch, device):
     return to_mmdet_inputs(batch, device) if kind == 'mmdet' else to_torchvision_inputs(batch, device)
 
 
-def _measure_train(build, kind, batches, iters, warmup, device, fp16, jitter_proposals):
+def _measure_train(build, kind, batches, iters, warmup, device, fp16, jitter_proposals,
+                   cpu_bf16=False):
     """images/s and iteration times of one model after ``warmup`` untimed iterations."""
     with PeakMemory(device) as memory:
         model = build()
+        if cpu_bf16:
+            from mmhrkpt.engine import CPUBF16Autocast
+            CPUBF16Autocast(model)
         step = TrainStep(model, kind, device, fp16=fp16, jitter_proposals=jitter_proposals)
         data = [model_inputs(kind, b, device) for b in batches]
         counter = RegionTimer(device)
@@ -461,12 +466,14 @@ def _measure_train(build, kind, batches, iters, warmup, device, fp16, jitter_pro
 
 def bench_train(config, img_size=512, batch_size=2, iters=10, warmup=3, device='cpu', fp16=False,
                 vs_torchvision=False, torchvision_variant='finetune', cfg_options=None, seed=0,
-                jitter_proposals=0):
+                jitter_proposals=0, cpu_bf16=False):
     """Steady-state training throughput of ``config``'s model (and torchvision's, same batches).
 
     ``jitter_proposals`` > 0 adds that many jittered copies of each ground-truth box to the RPN's
     proposals (:class:`ProposalJitter`), so the box and keypoint branches get as many positive RoIs as
     with a trained RPN; ``counts`` in the result say how many RoIs each branch saw per batch.
+    ``cpu_bf16``: ours with bfloat16 autocast (:mod:`mmhrkpt.engine.cpu_bf16`), refused with a note
+    where the CPU has no native bfloat16.
 
     Returns:
         dict: settings, ``ours`` (images_per_s, iter_ms_median, memory, ...), and with
@@ -480,16 +487,18 @@ def bench_train(config, img_size=512, batch_size=2, iters=10, warmup=3, device='
         notes.append('fp16 is not supported on CPU (mmcv fp16 = CUDA autocast + GradScaler): '
                      'skipped, measured in fp32')
         fp16 = False
+    if cpu_bf16:
+        cpu_bf16 = cpu_bf16_mode('on', device, notes) == 'on'
     torch.manual_seed(seed)
     batches = synthetic_batches(max(1, min(4, warmup + iters)), batch_size, img_size, seed=seed)
     result = OrderedDict(config=config, img_size=img_size, batch_size=batch_size, iters=iters,
-                         warmup=warmup, device=str(device), fp16=fp16,
+                         warmup=warmup, device=str(device), fp16=fp16, cpu_bf16=cpu_bf16,
                          persons_per_image=_persons(batches), jitter_proposals=jitter_proposals,
                          notes=notes)
     result['ours'] = _measure_train(
         lambda: build_mmdet_model(config, device, train=True, cfg_options=cfg_options,
                                   bn_images=normalised_images(batches)), 'mmdet',
-        batches, iters, warmup, device, fp16, jitter_proposals)
+        batches, iters, warmup, device, fp16, jitter_proposals, cpu_bf16)
     if vs_torchvision:
         result['torchvision_variant'] = torchvision_variant
         result['torchvision'] = _measure_train(
@@ -522,6 +531,7 @@ def format_train(result):
     memory = 'peak GPU MB' if result['device'].startswith('cuda') else 'peak RSS MB'
     text = (f"train {result['config']}  S={result['img_size']} B={result['batch_size']} "
             f"iters={result['iters']} (after {result['warmup']} warm-up) fp16={result['fp16']} "
+            f"cpu-bf16={result['cpu_bf16']} "
             f"device={result['device']}\n")
     text += format_table(('model', 'images/s', 'ms/iter (median)', memory, 'MB added',
                           'loss finite', 'trainable M', 'box RoIs/batch', 'kpt RoIs/batch'), rows)

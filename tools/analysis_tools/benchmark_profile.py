@@ -4,6 +4,7 @@ that add up to the iteration), plus data loading from a real ``CocoKeypointDatas
 The same step as ``benchmark.py train`` (:class:`benchmark_model.TrainStep`), its model's modules
 wrapped in :class:`benchmark_utils.RegionTimer` regions.
 """
+import copy
 import glob
 import os
 import time
@@ -16,7 +17,10 @@ from benchmark_model import (TORCHVISION_DIFFERENCES, TrainStep, build_mmdet_mod
                              check_iters, count_box_rois, count_keypoint_rois, count_pooled, format_notes,
                              format_top_ops, load_config, mean_counts, model_inputs, normalised_images,
                              synthetic_batches)
-from benchmark_utils import RegionTimer, format_table, profile_top_ops, release_memory, synchronize
+from benchmark_utils import (RegionTimer, cpu_bf16_mode, format_table, profile_top_ops, release_memory,
+                             synchronize)
+
+from mmhrkpt.engine import CPUBF16Autocast
 
 PROFILE_PARTS = ('input transform', 'backbone', 'neck', 'rpn', 'rpn proposals (nms)',
                  'box assign+sample', 'box head', 'keypoint head', 'codecs (target encoding)',
@@ -67,37 +71,87 @@ def _wrap_torchvision(timer, model):
     timer.wrap(tv_roi_heads, 'keypoints_to_heatmap', 'codecs (target encoding)')
 
 
-def _profile_model(build, kind, batches, iters, warmup, device, top_ops, jitter_proposals):
-    model = build()
-    step = TrainStep(model, kind, device, jitter_proposals=jitter_proposals)
-    data = [model_inputs(kind, b, device) for b in batches]
-    timer = RegionTimer(device)
-    (_wrap_mmdet if kind == 'mmdet' else _wrap_torchvision)(timer, model)
-    per_iter, counts, totals = [], [], []
-    try:
-        for i in range(warmup + iters):
-            timer.reset()
-            synchronize(device)
-            start = time.perf_counter()
-            step(data[i % len(data)], timer)
-            synchronize(device)
-            if i >= warmup:
-                totals.append(1e3 * (time.perf_counter() - start))
-                per_iter.append({k: 1e3 * v for k, v in timer.exclusive.items()})
-                counts.append(dict(timer.counts))
-        ops = profile_top_ops(partial(step, data[0]), device, top_ops) if top_ops else None
-    finally:
-        timer.restore()
-    parts = OrderedDict((part, float(np.median([it.get(part, 0.0) for it in per_iter])))
-                        for part in PROFILE_PARTS)
-    result = OrderedDict(
-        parts_ms=parts, parts_sum_ms=float(sum(parts.values())),
-        iteration_ms_median=float(np.median(totals)),
-        counts=mean_counts(counts),
-        top_ops=ops)
-    del step, model, data
+class _ProfiledModel:
+    """A model, its training step and its timers: :meth:`step` runs (and times) one iteration."""
+
+    def __init__(self, model, kind, batches, device, jitter_proposals, cpu_bf16=False):
+        self.model, self.kind, self.device = model, kind, device
+        self.bf16 = CPUBF16Autocast(model) if cpu_bf16 else None
+        self.train_step = TrainStep(model, kind, device, jitter_proposals=jitter_proposals)
+        self.data = [model_inputs(kind, b, device) for b in batches]
+        self.timer = RegionTimer(device)
+        (_wrap_mmdet if kind == 'mmdet' else _wrap_torchvision)(self.timer, model)
+        self.per_iter, self.counts, self.totals, self.losses = [], [], [], []
+
+    def step(self, i, timed):
+        self.timer.reset()
+        synchronize(self.device)
+        start = time.perf_counter()
+        loss = self.train_step(self.data[i % len(self.data)], self.timer)
+        synchronize(self.device)
+        if timed:
+            self.totals.append(1e3 * (time.perf_counter() - start))
+            self.per_iter.append({k: 1e3 * v for k, v in self.timer.exclusive.items()})
+            self.counts.append(dict(self.timer.counts))
+        self.losses.append(loss)
+
+    def result(self, top_ops=0):
+        try:
+            ops = (profile_top_ops(partial(self.train_step, self.data[0]), self.device, top_ops)
+                   if top_ops else None)
+        finally:
+            self.timer.restore()
+            if self.bf16 is not None:
+                self.bf16.remove()
+        parts = OrderedDict((part, float(np.median([it.get(part, 0.0) for it in self.per_iter])))
+                            for part in PROFILE_PARTS)
+        return OrderedDict(
+            parts_ms=parts, parts_sum_ms=float(sum(parts.values())),
+            iteration_ms_median=float(np.median(self.totals)),
+            iteration_ms_all=self.totals,
+            counts=mean_counts(self.counts),
+            losses=self.losses,
+            top_ops=ops)
+
+
+def _profile_model(build, kind, batches, iters, warmup, device, top_ops, jitter_proposals,
+                   cpu_bf16=False):
+    profiled = _ProfiledModel(build(), kind, batches, device, jitter_proposals, cpu_bf16)
+    for i in range(warmup + iters):
+        profiled.step(i, timed=i >= warmup)
+    result = profiled.result(top_ops)
+    del profiled
     release_memory()
     return result
+
+
+def _profile_ab_bf16(build, batches, iters, warmup, device, top_ops, jitter_proposals, seed):
+    """The same model in float32 (A) and with ``cpu_bf16`` (B): two copies with the same initial
+    weights whose iterations alternate in this process (A B, B A, A B, ...), on the same batches with
+    the same random seed per iteration, so that both meet the same load and the same RoI sampling.
+
+    Returns:
+        tuple[dict, dict, dict]: A's and B's results (as :func:`_profile_model`) and the comparison
+        (``bf16_over_fp32`` of the median iterations, losses per iteration, largest relative
+        difference of the losses).
+    """
+    model = build()
+    twin = copy.deepcopy(model)
+    runs = (_ProfiledModel(model, 'mmdet', batches, device, jitter_proposals),
+            _ProfiledModel(twin, 'mmdet', batches, device, jitter_proposals, cpu_bf16=True))
+    for i in range(warmup + iters):
+        for run in (runs if i % 2 == 0 else runs[::-1]):
+            torch.manual_seed(seed + i)  # the samplers' draws, the same for A and B
+            run.step(i, timed=i >= warmup)
+    fp32, bf16 = (run.result(top_ops) for run in runs)
+    rel = [abs(b - a) / max(abs(a), 1e-12) for a, b in zip(fp32['losses'], bf16['losses'])]
+    comparison = OrderedDict(
+        bf16_over_fp32=bf16['iteration_ms_median'] / fp32['iteration_ms_median'],
+        losses_fp32=fp32['losses'], losses_bf16=bf16['losses'],
+        loss_max_rel_diff=float(max(rel)), loss_rel_diff=rel)
+    del runs, model, twin
+    release_memory()
+    return fp32, bf16, comparison
 
 
 def _find_dataset_files(data_root):
@@ -144,7 +198,7 @@ def bench_data_loading(config, data_root, batch_size=2, iters=5, warmup=1, cfg_o
 
 def bench_profile(config, img_size=512, batch_size=2, iters=3, warmup=1, device='cpu',
                   data_root=None, vs_torchvision=False, torchvision_variant='finetune', top_ops=0,
-                  cfg_options=None, seed=0, jitter_proposals=0):
+                  cfg_options=None, seed=0, jitter_proposals=0, cpu_bf16='off'):
     """One training iteration split into ``PROFILE_PARTS`` (medians over ``iters`` iterations).
 
     Parts are exclusive wall times and add up to the iteration: 'other' is the forward glue outside the
@@ -153,6 +207,10 @@ def bench_profile(config, img_size=512, batch_size=2, iters=3, warmup=1, device=
     targets ('codecs'): RPN anchor targets and loss, box targets and loss, keypoint loss, loss sum.
     Data loading is measured apart (``data_root``: a COCO-format keypoint dataset), else n/a.
     ``jitter_proposals``: as :func:`benchmark_model.bench_train`.
+    ``cpu_bf16``: 'on' profiles ours with bfloat16 autocast (:mod:`mmhrkpt.engine.cpu_bf16`); 'ab'
+    profiles ours in float32 (``ours``) and with it (``ours_bf16``), iterations interleaved
+    (:func:`_profile_ab_bf16`), and compares them (``bf16_vs_fp32``). Refused (a note, float32) where the
+    CPU has no native bfloat16.
     """
     check_iters(iters, warmup)
     device = torch.device(device)
@@ -161,10 +219,18 @@ def bench_profile(config, img_size=512, batch_size=2, iters=3, warmup=1, device=
     result = OrderedDict(config=config, img_size=img_size, batch_size=batch_size, iters=iters,
                          warmup=warmup, device=str(device), jitter_proposals=jitter_proposals,
                          notes=[])
-    result['ours'] = _profile_model(
-        lambda: build_mmdet_model(config, device, train=True, cfg_options=cfg_options,
-                                  bn_images=normalised_images(batches)), 'mmdet',
-        batches, iters, warmup, device, top_ops, jitter_proposals)
+    result['cpu_bf16'] = cpu_bf16_mode(cpu_bf16, device, result['notes'])
+
+    def build():
+        return build_mmdet_model(config, device, train=True, cfg_options=cfg_options,
+                                 bn_images=normalised_images(batches))
+
+    if result['cpu_bf16'] == 'ab':
+        result['ours'], result['ours_bf16'], result['bf16_vs_fp32'] = _profile_ab_bf16(
+            build, batches, iters, warmup, device, top_ops, jitter_proposals, seed)
+    else:
+        result['ours'] = _profile_model(build, 'mmdet', batches, iters, warmup, device, top_ops,
+                                        jitter_proposals, cpu_bf16=result['cpu_bf16'] == 'on')
     if data_root:
         result['data_loading'] = bench_data_loading(config, data_root, batch_size,
                                                     cfg_options=cfg_options)
@@ -182,40 +248,61 @@ def bench_profile(config, img_size=512, batch_size=2, iters=3, warmup=1, device=
     return result
 
 
+def _columns(result):
+    """(name, result, ratio header, ratio function) of every model profiled beside ours."""
+    columns = []
+    if result.get('ours_bf16'):
+        columns.append(('ours bf16', result['ours_bf16'], 'bf16/fp32', lambda ours, other: other / ours))
+    if result.get('torchvision'):
+        columns.append(('torchvision', result['torchvision'], 'ours/tv', lambda ours, other: ours / other))
+    return columns
+
+
 def format_profile(result):
-    ours, tv = result['ours'], result.get('torchvision')
+    ours = result['ours']
+    columns = _columns(result)
     total = ours['parts_sum_ms']
-    headers = ['part', 'ours ms', 'ours %']
-    if tv:
-        headers += ['torchvision ms', 'tv %', 'ours/tv']
+    first = 'ours fp32' if result.get('ours_bf16') else 'ours'
+    headers = ['part', f'{first} ms', f'{first} %']
+    for name, _, ratio_name, _ in columns:
+        headers += [f'{name} ms', f'{name} %', ratio_name]
+
+    def ratio(fn, a, b):
+        return fn(a, b) if a > 0 and b > 0 else None
+
     rows = []
     for part in PROFILE_PARTS:
         row = [part, ours['parts_ms'][part], 100 * ours['parts_ms'][part] / total]
-        if tv:
-            tv_ms = tv['parts_ms'][part]
-            row += [tv_ms, 100 * tv_ms / tv['parts_sum_ms'],
-                    ours['parts_ms'][part] / tv_ms if tv_ms > 0 else None]
+        for _, other, _, fn in columns:
+            ms = other['parts_ms'][part]
+            row += [ms, 100 * ms / other['parts_sum_ms'], ratio(fn, ours['parts_ms'][part], ms)]
         rows.append(row)
     row = ['iteration (sum of parts)', total, 100.0]
-    if tv:
-        row += [tv['parts_sum_ms'], 100.0, total / tv['parts_sum_ms']]
+    for _, other, _, fn in columns:
+        row += [other['parts_sum_ms'], 100.0, ratio(fn, total, other['parts_sum_ms'])]
     rows.append(row)
     row = ['iteration (wall, median)', ours['iteration_ms_median'], None]
-    if tv:
-        row += [tv['iteration_ms_median'], None,
-                ours['iteration_ms_median'] / tv['iteration_ms_median']]
+    for _, other, _, fn in columns:
+        row += [other['iteration_ms_median'], None,
+                ratio(fn, ours['iteration_ms_median'], other['iteration_ms_median'])]
     rows.append(row)
     loading = result.get('data_loading')
-    row = ['data loading (per batch, apart)', loading['batch_ms_median'] if loading else None, None]
-    if tv:
-        row += [None, None, None]
-    rows.append(row)
+    rows.append(['data loading (per batch, apart)', loading['batch_ms_median'] if loading else None,
+                 None] + [None, None, None] * len(columns))
     text = (f"profile {result['config']}  S={result['img_size']} B={result['batch_size']} "
             f"median of {result['iters']} iterations (after {result['warmup']}) "
-            f"device={result['device']} jitter-proposals={result['jitter_proposals']}\n")
+            f"device={result['device']} jitter-proposals={result['jitter_proposals']} "
+            f"cpu-bf16={result.get('cpu_bf16', 'off')}\n")
     text += format_table(headers, rows)
-    for name, res in (('ours', ours), ('torchvision', tv)):
-        if res:
-            text += f'\n{name}: ' + ', '.join(f'{k} {v:.0f}' for k, v in res['counts'].items())
-    text += format_top_ops((('ours', ours), ('torchvision', tv)))
+    named = [(first, ours)] + [(name, other) for name, other, _, _ in columns]
+    for name, res in named:
+        text += f'\n{name}: ' + ', '.join(f'{k} {v:.0f}' for k, v in res['counts'].items())
+    comparison = result.get('bf16_vs_fp32')
+    if comparison:
+        pairs = ', '.join(f'{a:.4f}/{b:.4f}' for a, b in
+                          zip(comparison['losses_fp32'], comparison['losses_bf16']))
+        text += (f"\nbf16 / fp32 (median iteration, interleaved): {comparison['bf16_over_fp32']:.3f}"
+                 f"\nloss per iteration fp32/bf16 (same weights at the start, same batches and "
+                 f"seeds): {pairs}; largest relative difference {comparison['loss_max_rel_diff']:.2%}")
+    text += format_top_ops(named)
     return text + format_notes(result)

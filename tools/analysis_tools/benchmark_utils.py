@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from mmhrkpt.datasets.keypoint_meta import COCO_KEYPOINT_NAMES
-from mmhrkpt.utils import import_mmpose
+from mmhrkpt.utils import cpu_bf16_support, import_mmpose
 
 # The synthetic inputs of every subcommand: COCO's keypoints, labelled with visibility v = 2, 1, 0 with
 # these probabilities.
@@ -307,3 +307,23 @@ class PeakMemory:
         increase = peak - self.start_mb if self.start_mb is not None else None
         return OrderedDict(kind=kind, peak_mb=peak, start_mb=self.start_mb, increase_mb=increase,
                            peak_reset=self.reset)
+
+
+# ----------------------------------------------------------------------------- bfloat16 on CPU
+CPU_BF16_MODES = ('off', 'on', 'ab')
+
+
+def cpu_bf16_mode(mode, device, notes):
+    """``mode`` ('off' | 'on' | 'ab') where bfloat16 autocast can run, else 'off' with a note why."""
+    if mode not in CPU_BF16_MODES:
+        raise ValueError(f'cpu_bf16 must be one of {CPU_BF16_MODES}, got {mode!r}')
+    if mode == 'off':
+        return mode
+    if torch.device(device).type != 'cpu':
+        notes.append(f'--cpu-bf16 is for CPU training: ignored on {device}, measured in float32')
+        return 'off'
+    supported, reason = cpu_bf16_support()
+    if not supported:
+        notes.append(f'--cpu-bf16 refused, measured in float32: {reason}')
+        return 'off'
+    return mode

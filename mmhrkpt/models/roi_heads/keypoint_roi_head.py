@@ -99,9 +99,14 @@ class KeypointRoIHead(KeypointTestMixin, StandardRoIHead):
         return outs + (self._keypoint_forward(x, rois), )
 
     def _keypoint_forward(self, x, rois):
-        """Pool features for ``rois`` (Tensor[N, 5], batch index first) -> Tensor[N, K, H, W]."""
+        """Pool features for ``rois`` (Tensor[N, 5], batch index first) -> Tensor[N, K, H, W].
+
+        Heatmaps computed in bfloat16 / float16 (autocast, ``cpu_bf16``) come back as float32: the
+        loss, the targets it compares them with and the decoding work in float32.
+        """
         feats = self.keypoint_roi_extractor(x[:self.keypoint_roi_extractor.num_inputs], rois)
-        return self.keypoint_head(feats)
+        heatmaps = self.keypoint_head(feats)
+        return heatmaps.float() if heatmaps.dtype in (torch.bfloat16, torch.float16) else heatmaps
 
     # ------------------------------------------------------------------ training
     def forward_train(self,
