@@ -103,6 +103,7 @@ def enable_cpu_bf16(model, device='cpu', logger=None):
     Returns:
         CPUBF16Autocast | None: the hooks, or None when refused.
     """
+
     def warn(msg):
         if logger is not None:
             logger.warning(msg)

@@ -33,14 +33,23 @@ def _model():
 def _batch(size=128):
     g = torch.Generator().manual_seed(0)
     img = torch.randn(2, 3, size, size, generator=g)
-    meta = dict(img_shape=(size, size, 3), ori_shape=(size, size, 3), pad_shape=(size, size, 3),
-                scale_factor=np.ones(4, dtype=np.float32), flip=False, batch_input_shape=(size, size))
+    meta = dict(
+        img_shape=(size, size, 3),
+        ori_shape=(size, size, 3),
+        pad_shape=(size, size, 3),
+        scale_factor=np.ones(4, dtype=np.float32),
+        flip=False,
+        batch_input_shape=(size, size))
     boxes = torch.tensor([[10., 8., 60., 110.], [60., 20., 120., 120.]])
     kpts = torch.rand(2, 17, 3, generator=g)
     kpts[..., :2] = boxes[:, None, :2] + kpts[..., :2] * (boxes[:, None, 2:] - boxes[:, None, :2])
     kpts[..., 2] = 2.0
-    return dict(img=img, img_metas=[meta] * 2, gt_bboxes=[boxes] * 2,
-                gt_labels=[torch.zeros(2, dtype=torch.long)] * 2, gt_keypoints=[kpts] * 2)
+    return dict(
+        img=img,
+        img_metas=[meta] * 2,
+        gt_bboxes=[boxes] * 2,
+        gt_labels=[torch.zeros(2, dtype=torch.long)] * 2,
+        gt_keypoints=[kpts] * 2)
 
 
 def _losses(model, batch):
@@ -52,16 +61,20 @@ def _record_dtypes(model, names):
     """{name: dtype of its output} of the sub-modules ``names`` at the next forward."""
     seen, handles = {}, []
     for name in names:
+
         def hook(module, args, out, name=name):
             seen[name] = out.dtype
+
         handles.append(model.get_submodule(name).register_forward_hook(hook))
     return seen, handles
 
 
 def test_to_float32_casts_low_precision_tensors_in_nested_outputs():
     Pair = namedtuple('Pair', 'a b')
-    out = to_float32(dict(x=[torch.ones(2, dtype=torch.bfloat16), (torch.ones(1, dtype=torch.half), 3)],
-                          y=Pair(torch.ones(1, dtype=torch.float64), torch.ones(1, dtype=torch.long))))
+    out = to_float32(
+        dict(
+            x=[torch.ones(2, dtype=torch.bfloat16), (torch.ones(1, dtype=torch.half), 3)],
+            y=Pair(torch.ones(1, dtype=torch.float64), torch.ones(1, dtype=torch.long))))
     assert out['x'][0].dtype == torch.float32 and out['x'][1][0].dtype == torch.float32
     assert out['x'][1][1] == 3
     assert isinstance(out['y'], Pair) and out['y'].a.dtype == torch.float64
@@ -75,14 +88,17 @@ def test_training_step_under_bf16_is_finite_float32_and_close_to_float32():
     ref = _losses(model, batch)
     hooks = CPUBF16Autocast(model)
     assert hooks.parts == list(BF16_PARTS)
-    inner, handles = _record_dtypes(model, ['backbone.conv1', 'neck.reduction_conv.conv',
-                                            'rpn_head.rpn_conv', 'roi_head.bbox_head.shared_fcs.0',
-                                            'roi_head.keypoint_head.conv_logits'])
-    outer, outer_handles = _record_dtypes(model, ['roi_head.bbox_roi_extractor',
-                                                  'roi_head.keypoint_roi_extractor'])
+    inner, handles = _record_dtypes(model, [
+        'backbone.conv1', 'neck.reduction_conv.conv', 'rpn_head.rpn_conv', 'roi_head.bbox_head.shared_fcs.0',
+        'roi_head.keypoint_head.conv_logits'
+    ])
+    outer, outer_handles = _record_dtypes(model,
+                                          ['roi_head.bbox_roi_extractor', 'roi_head.keypoint_roi_extractor'])
     feats = {}
-    outer_handles.append(model.roi_head.keypoint_roi_extractor.register_forward_pre_hook(
-        lambda module, args: feats.update(dtypes={f.dtype for f in args[0]})))
+    outer_handles.append(
+        model.roi_head.keypoint_roi_extractor.register_forward_pre_hook(
+            lambda module, args: feats.update(dtypes={f.dtype
+                                                      for f in args[0]})))
     losses = _losses(model, batch)
     # the layers inside the parts compute in bfloat16...
     assert set(inner.values()) == {torch.bfloat16}, inner

@@ -1,4 +1,6 @@
 """A step LR schedule given as fractions of the training, so that it follows the dataset's size."""
+import math
+
 from mmcv.runner import HOOKS
 from mmcv.runner.hooks.lr_updater import StepLrUpdaterHook
 
@@ -8,13 +10,13 @@ class FractionStepLrUpdaterHook(StepLrUpdaterHook):
     """mmcv's step schedule with the steps as fractions of all training iterations.
 
     ``lr_config = dict(policy='FractionStep', step=[0.8, 0.95], warmup='linear', warmup_iters=100)``
-    multiplies the LR by ``gamma`` at iteration ``round(f * max_iters)`` for each fraction ``f``
+    multiplies the LR by ``gamma`` at iteration ``floor(f * max_iters + 0.5)`` for each fraction ``f``
     (``max_iters`` = epochs x iterations per epoch, known when training starts), so the same config
     keeps its schedule's shape on a dataset of any size; counted in epochs (mmcv's ``by_epoch=True``)
     the steps could only fall on epoch boundaries. Warm-up stays counted in iterations (``warmup_iters``),
     as mmcv counts it: what it steadies, the first optimizer steps, does not scale with the dataset.
     The LR of iteration ``i`` (0-based) is then exactly that of
-    ``dict(policy='step', by_epoch=False, step=[round(f * max_iters) for f in step])``.
+    ``dict(policy='step', by_epoch=False, step=[floor(f * max_iters + 0.5) for f in step])``.
 
     Args:
         step (list[float]): increasing fractions in (0, 1].
@@ -32,7 +34,8 @@ class FractionStepLrUpdaterHook(StepLrUpdaterHook):
                             f'{step!r}')
         fractions = [float(f) for f in step]
         if any(not 0 < f <= 1 for f in fractions) or fractions != sorted(fractions):
-            raise ValueError(f'FractionStep: step must be increasing fractions in (0, 1], got {step!r}')
+            raise ValueError(f'FractionStep: step must be increasing fractions in (0, 1] of all training '
+                             f'iterations (e.g. [0.8, 0.95]), got {step!r}')
         # mmcv's constructor checks for positive integer steps: give it the placeholder 1, the real
         # steps are set in before_run
         super().__init__(step=[1], gamma=gamma, min_lr=min_lr, by_epoch=False, **kwargs)
@@ -41,7 +44,7 @@ class FractionStepLrUpdaterHook(StepLrUpdaterHook):
 
     def steps_for(self, max_iters):
         """The iterations at which the LR steps, for ``max_iters`` training iterations."""
-        return [max(1, round(f * max_iters)) for f in self.fractions]
+        return [max(1, math.floor(f * max_iters + 0.5)) for f in self.fractions]
 
     def before_run(self, runner):
         self.step = self.steps_for(runner.max_iters)

@@ -26,6 +26,10 @@ def format_duration(seconds):
     return f'{secs} s'
 
 
+def _count(n, noun):
+    return f'{n} {noun}' + ('' if n == 1 else 's')
+
+
 def evaluated_epochs(eval_hook, max_epochs):
     """The 1-based epochs after which ``eval_hook`` (mmcv's ``EvalHook`` rule: ``start``, ``interval``)
     evaluates, out of ``max_epochs`` (none for an iteration-based evaluation)."""
@@ -83,11 +87,11 @@ class TrainingProgressHook(Hook):
         evals = len(self._evaluations_after(runner, epoch))
         if evals and self._eval_s is None:
             eta = time.strftime('%H:%M', time.localtime(time.time() + train_s))
-            return (f'about {format_duration(train_s)} of training left + {evals} evaluation(s), '
-                    f'not yet timed (done at ~{eta} without them)')
+            return (f'about {format_duration(train_s)} of training left + {_count(evals, "evaluation")}'
+                    f', not yet timed (done at ~{eta} without them)')
         total = train_s + evals * (self._eval_s or 0.0)
         eta = time.strftime('%H:%M', time.localtime(time.time() + total))
-        with_evals = (f' ({evals} evaluation(s) of {format_duration(self._eval_s)} included)'
+        with_evals = (f' ({_count(evals, "evaluation")} of {format_duration(self._eval_s)} included)'
                       if evals else '')
         return f'about {format_duration(total)} left{with_evals}, done at ~{eta}'
 
@@ -108,12 +112,13 @@ class TrainingProgressHook(Hook):
         self._iters_this_run = 0
         iters_per_epoch = runner.max_iters // max(runner.max_epochs or 1, 1)
         evals = evaluated_epochs(self._eval_hook(runner), runner.max_epochs or 0)
-        when = f'after epoch(s) {", ".join(map(str, evals))}' if evals else 'none during training'
+        when = (f'{_count(len(evals), "evaluation")} (after epoch{"s" if len(evals) > 1 else ""} '
+                f'{", ".join(map(str, evals))})' if evals else 'no evaluation during training')
         runner.logger.info(
-            f'{PREFIX} training on {cpu_model_name()} ({os.cpu_count()} cores, '
-            f'{torch.get_num_threads()} torch threads): {runner.max_iters - runner.iter} of '
-            f'{runner.max_iters} iterations ({runner.max_epochs} epochs of {iters_per_epoch}); '
-            f'evaluations {when}; first time estimate after {self.estimate_after} iterations')
+            f'{PREFIX} training on {cpu_model_name()} ({_count(os.cpu_count(), "core")}, '
+            f'{_count(torch.get_num_threads(), "torch thread")}): {runner.max_iters - runner.iter} of '
+            f'{runner.max_iters} iterations ({runner.max_epochs} epochs of {iters_per_epoch}), {when}; '
+            f'first time estimate after {self.estimate_after} iterations')
 
     @master_only
     def before_train_epoch(self, runner):
@@ -147,8 +152,9 @@ class TrainingProgressHook(Hook):
                 self._best = (float(value), epoch)
         done = f'epoch {epoch}/{runner.max_epochs} done in {format_duration(wall)} ({s_per_iter:.2f} s/iter'
         done += f', evaluation {format_duration(self._eval_s)})' if evaluated else ')'
-        left = (self._remaining(runner, runner.max_iters - runner.iter, s_per_iter, epoch)
-                if runner.iter < runner.max_iters else 'training finished')
+        left = (
+            self._remaining(runner, runner.max_iters - runner.iter, s_per_iter, epoch)
+            if runner.iter < runner.max_iters else 'training finished')
         runner.logger.info(f'{PREFIX} {done}: {self._ap_text()}; {left}')
 
 
