@@ -180,3 +180,24 @@ def test_data_loads_and_evaluates_a_generated_coco_json(tmp_path):
     (category, ) = coco['categories']
     assert len(category['keypoints']) == 17 and len(category['skeleton']) == 19
     assert all(len(a['keypoints']) == 51 for a in coco['annotations'])
+
+
+def test_profile_ab_bf16_interleaves_float32_and_bfloat16(tiny_config, tmp_path):
+    from mmhrkpt.utils import cpu_bf16_support
+    payload, stdout = run_benchmark(
+        ['profile', tiny_config, '--img-size', '96', '--batch', '1', '--iters', '2', '--warmup', '0',
+         '--device', 'cpu', '--cpu-bf16', 'ab'], tmp_path / 'profile_ab.json')
+    result = payload['results']
+    if not cpu_bf16_support()[0]:
+        assert result['cpu_bf16'] == 'off' and 'refused' in ' '.join(result['notes'])
+        return
+    assert result['cpu_bf16'] == 'ab'
+    fp32, bf16, comparison = result['ours'], result['ours_bf16'], result['bf16_vs_fp32']
+    for res in (fp32, bf16):
+        assert len(res['iteration_ms_all']) == 2 and len(res['losses']) == 2
+        assert sum(res['parts_ms'].values()) == pytest.approx(res['parts_sum_ms'])
+    assert positive(comparison['bf16_over_fp32'])
+    # the same initial weights and batch: the first losses differ by bfloat16's rounding only
+    assert comparison['losses_fp32'][0] == pytest.approx(comparison['losses_bf16'][0], rel=0.02)
+    assert comparison['loss_max_rel_diff'] == max(comparison['loss_rel_diff'])
+    assert 'ours bf16 ms' in stdout and 'bf16/fp32' in stdout
