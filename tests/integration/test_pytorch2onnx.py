@@ -28,7 +28,7 @@ TRAIN_CONFIG = """
 _base_ = '{base}'
 data = dict(samples_per_gpu=2, workers_per_gpu=0)
 runner = dict(max_epochs=8)
-lr_config = dict(warmup_iters=4, step=[28])
+lr_config = dict(warmup_iters=4, step=[28 / 32])  # the LR steps at iteration 28 of 32
 checkpoint_config = dict(interval=8)
 log_config = dict(interval=8)
 custom_hooks = []
