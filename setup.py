@@ -20,12 +20,15 @@ setup(
     name='mmhrkpt',
     version=read_version(),
     description='HRNet Keypoint R-CNN: Gaussian-heatmap keypoint RoI head with DARK/UDP decoding '
-                'for mmdet 2.x',
+    'for mmdet 2.x',
     packages=find_packages(exclude=('configs', 'tools', 'tests', 'demo')),
     license='Apache License 2.0',
     python_requires='>=3.8',
     # torch, torchvision, mmcv-full and mmpose are installed by tools/setup_env.sh (see README).
     install_requires=read_requirements('runtime.txt'),
-    extras_require={'tests': read_requirements('tests.txt'), 'deploy': read_requirements('deploy.txt')},
+    extras_require={
+        'tests': read_requirements('tests.txt'),
+        'deploy': read_requirements('deploy.txt')
+    },
     zip_safe=False,
 )

@@ -43,8 +43,11 @@ QUIT_KEYS = (27, ord('q'))  # Esc, q
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Keypoint R-CNN on a video or a webcam')
-    parser.add_argument('inputs', nargs='+', metavar='VIDEO CONFIG CHECKPOINT',
-                        help='VIDEO CONFIG CHECKPOINT, or CONFIG CHECKPOINT with --camera-id')
+    parser.add_argument(
+        'inputs',
+        nargs='+',
+        metavar='VIDEO CONFIG CHECKPOINT',
+        help='VIDEO CONFIG CHECKPOINT, or CONFIG CHECKPOINT with --camera-id')
     parser.add_argument('--camera-id', type=int, default=None, help='read this webcam instead of a file')
     parser.add_argument('--out', help='drawn video (.mp4)')
     parser.add_argument('--json', help='results, JSON Lines (one object per frame)')
@@ -114,10 +117,10 @@ class FrameProgress:
 def frame_entry(frame_id, time_s, result, score_thr):
     """The JSON object of one frame (persons with score >= ``score_thr``)."""
     keep = result['scores'] >= score_thr
-    persons = [dict(bbox=np.round(b, 2).tolist(), score=round(float(s), 4),
-                    keypoints=np.round(k, 4).tolist())
-               for b, s, k in zip(result['bboxes'][keep], result['scores'][keep],
-                                  result['keypoints'][keep])]
+    persons = [
+        dict(bbox=np.round(b, 2).tolist(), score=round(float(s), 4), keypoints=np.round(k, 4).tolist())
+        for b, s, k in zip(result['bboxes'][keep], result['scores'][keep], result['keypoints'][keep])
+    ]
     return dict(frame_id=frame_id, time_s=round(time_s, 4), persons=persons)
 
 
@@ -149,15 +152,19 @@ def main(args):
                 drawn = None
                 if writer is not None or args.show:
                     bboxes = np.concatenate([result['bboxes'], result['scores'][:, None]], 1)
-                    drawn = imshow_keypoints(frame, bboxes, result['keypoints'], skeleton=skeleton,
-                                             keypoint_names=names, score_thr=args.score_thr)
+                    drawn = imshow_keypoints(
+                        frame,
+                        bboxes,
+                        result['keypoints'],
+                        skeleton=skeleton,
+                        keypoint_names=names,
+                        score_thr=args.score_thr)
                 t2 = time.perf_counter()
                 if writer is not None:
                     writer.write(drawn)
                 if json_file is not None:
                     time_s = frame_id / fps if args.camera_id is None and fps else t0 - start
-                    json_file.write(json.dumps(frame_entry(frame_id, time_s, result,
-                                                           args.score_thr)) + '\n')
+                    json_file.write(json.dumps(frame_entry(frame_id, time_s, result, args.score_thr)) + '\n')
                     json_file.flush()
                 t3 = time.perf_counter()
                 seconds['model'] += t1 - t0

@@ -11,8 +11,8 @@ from mmdet.models import build_detector
 from mmhrkpt.datasets import resolve_keypoint_meta
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / 'configs').glob('*/*.py')
-                 if p.parent.name != '_base_')
+CONFIGS = sorted(
+    str(p.relative_to(ROOT)) for p in (ROOT / 'configs').glob('*/*.py') if p.parent.name != '_base_')
 
 
 def _load(path):
@@ -32,8 +32,7 @@ def test_all_expected_configs_exist():
                  'krcnn_hrnet/krcnn_hrnet_w32_hrfpn_dark_1x_coco.py',
                  'krcnn_hrnet/krcnn_hrnet_w32_hrfpn_udp_1x_coco.py',
                  'krcnn_hrnet/krcnn_hrnet_w18_hrfpn_heatmap_1x_coco.py',
-                 'krcnn_r50/krcnn_r50_fpn_heatmap_1x_coco.py',
-                 'krcnn_r50/krcnn_r50_fpn_onehot_1x_coco.py',
+                 'krcnn_r50/krcnn_r50_fpn_heatmap_1x_coco.py', 'krcnn_r50/krcnn_r50_fpn_onehot_1x_coco.py',
                  'krcnn_hrnet/krcnn_hrnet_w32_hrfpn_dark_fp16_1x_coco.py',
                  'krcnn_hrnet/krcnn_hrnet_w32_hrfpn_dark_1x_crowdpose.py',
                  'synthetic/krcnn_hrnet_w18_synthetic.py'):
@@ -59,8 +58,8 @@ def test_config_builds(path):
 @pytest.fixture(scope='module')
 def tiny_synthetic(tmp_path_factory):
     from mmhrkpt.testing.synthetic import generate_synthetic_coco
-    return generate_synthetic_coco(str(tmp_path_factory.mktemp('syn')), 2, 1, seed=0,
-                                   progress=False, preview=False)
+    return generate_synthetic_coco(
+        str(tmp_path_factory.mktemp('syn')), 2, 1, seed=0, progress=False, preview=False)
 
 
 @pytest.mark.parametrize('path', CONFIGS)
@@ -71,9 +70,11 @@ def test_config_pipelines_run(path, tiny_synthetic):
     for split, mode in (('train', False), ('test', True)):
         data_cfg = cfg.data[split].copy()
         # the synthetic people are COCO's 17 keypoints: the config's pipelines, COCO's meta
-        data_cfg.update(type='CocoKeypointDataset', dataset_info=None,
-                        ann_file=tiny_synthetic['train']['ann_file'],
-                        img_prefix=tiny_synthetic['train']['img_prefix'])
+        data_cfg.update(
+            type='CocoKeypointDataset',
+            dataset_info=None,
+            ann_file=tiny_synthetic['train']['ann_file'],
+            img_prefix=tiny_synthetic['train']['img_prefix'])
         sample = build_dataset(data_cfg, dict(test_mode=mode))[0]
         if mode:
             metas = sample['img_metas'][0].data
@@ -86,19 +87,25 @@ def test_config_pipelines_run(path, tiny_synthetic):
 
 
 def test_codec_chosen_by_config_inheritance():
-    codecs = {name: type(build_detector(_load(f'configs/krcnn_hrnet/{name}').model)
-                         .roi_head.keypoint_head.codec).__name__
-              for name in ('krcnn_hrnet_w32_hrfpn_heatmap_1x_coco.py',
-                           'krcnn_hrnet_w32_hrfpn_dark_1x_coco.py',
-                           'krcnn_hrnet_w32_hrfpn_udp_1x_coco.py')}
+    codecs = {
+        name: type(build_detector(
+            _load(f'configs/krcnn_hrnet/{name}').model).roi_head.keypoint_head.codec).__name__
+        for name in ('krcnn_hrnet_w32_hrfpn_heatmap_1x_coco.py', 'krcnn_hrnet_w32_hrfpn_dark_1x_coco.py',
+                     'krcnn_hrnet_w32_hrfpn_udp_1x_coco.py')
+    }
     assert sorted(codecs.values()) == ['DarkHeatmap', 'MSRAHeatmap', 'UDPHeatmap']
 
 
 def _batch(size=192):
     img = torch.randn(1, 3, size, size)
-    meta = dict(img_shape=(size, size, 3), ori_shape=(size, size, 3), pad_shape=(size, size, 3),
-                scale_factor=np.ones(4, dtype=np.float32), flip=False,
-                batch_input_shape=(size, size), keypoint_flip_pairs=[(1, 2), (3, 4)])
+    meta = dict(
+        img_shape=(size, size, 3),
+        ori_shape=(size, size, 3),
+        pad_shape=(size, size, 3),
+        scale_factor=np.ones(4, dtype=np.float32),
+        flip=False,
+        batch_input_shape=(size, size),
+        keypoint_flip_pairs=[(1, 2), (3, 4)])
     boxes = torch.tensor([[30., 20., 90., 170.], [100., 40., 160., 180.]])
     g = torch.Generator().manual_seed(0)
     kpts = torch.rand(2, 17, 3, generator=g)

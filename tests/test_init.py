@@ -5,8 +5,10 @@ import sys
 import pytest
 
 
-@pytest.mark.parametrize('module', ['mmpose', 'mmhrkpt.testing', 'mmhrkpt.testing.mmpose_reference',
-                                    'mmhrkpt.deployment', 'onnx', 'onnxruntime'])
+@pytest.mark.parametrize('module', [
+    'mmpose', 'mmhrkpt.testing', 'mmhrkpt.testing.mmpose_reference', 'mmhrkpt.deployment', 'onnx',
+    'onnxruntime'
+])
 def test_import_mmhrkpt_does_not_load(module):
     code = f'import mmhrkpt, sys; assert {module!r} not in sys.modules, "{module} was imported"'
     subprocess.run([sys.executable, '-c', code], check=True)

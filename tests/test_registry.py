@@ -30,8 +30,7 @@ def test_datasets_and_pipelines_registered():
 
 
 def test_hooks_registered():
-    for name in ('KeypointEvalHook', 'DistKeypointEvalHook', 'FiniteLossHook',
-                 'KeypointVisualizationHook'):
+    for name in ('KeypointEvalHook', 'DistKeypointEvalHook', 'FiniteLossHook', 'KeypointVisualizationHook'):
         assert HOOKS.get(name) is not None, name
 
 

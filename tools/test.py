@@ -28,21 +28,32 @@ def parse_args():
     parser.add_argument('--work-dir', help='where to write the evaluation metrics as JSON')
     parser.add_argument('--out', help='results as a pickle file')
     parser.add_argument('--eval', type=str, nargs='+', help='metrics: bbox keypoints')
-    parser.add_argument('--format-only', action='store_true',
-                        help='write COCO results json (PREFIX.bbox.json, PREFIX.keypoints.json) '
-                        'without evaluating; give --eval-options jsonfile_prefix=PREFIX')
+    parser.add_argument(
+        '--format-only',
+        action='store_true',
+        help='write COCO results json (PREFIX.bbox.json, PREFIX.keypoints.json) '
+        'without evaluating; give --eval-options jsonfile_prefix=PREFIX')
     parser.add_argument('--show', action='store_true', help='show results in a window')
     parser.add_argument('--show-dir', help='save images with boxes and skeletons drawn here')
     parser.add_argument('--show-score-thr', type=float, default=0.3)
     parser.add_argument('--gpu-collect', action='store_true')
     parser.add_argument('--tmpdir', help='tmp dir for collecting results from ranks')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, e.g. data.test.ann_file=x.json')
-    parser.add_argument('--eval-options', nargs='+', action=DictAction,
-                        help='kwargs for dataset.evaluate() / format_results()')
-    parser.add_argument('--launcher', choices=LAUNCHERS, default='none',
-                        help='job launcher (pytorch: torchrun, see tools/dist_test.sh; slurm: srun, '
-                        'see tools/slurm_test.sh)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. data.test.ann_file=x.json')
+    parser.add_argument(
+        '--eval-options',
+        nargs='+',
+        action=DictAction,
+        help='kwargs for dataset.evaluate() / format_results()')
+    parser.add_argument(
+        '--launcher',
+        choices=LAUNCHERS,
+        default='none',
+        help='job launcher (pytorch: torchrun, see tools/dist_test.sh; slurm: srun, '
+        'see tools/slurm_test.sh)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     if not (args.out or args.eval or args.format_only or args.show or args.show_dir):
@@ -65,8 +76,11 @@ def main():
     distributed = init_distributed(args.launcher, port=cfg.get('dist_params', {}).get('port'))
     rank, _ = get_dist_info()
 
-    loader_cfg = dict(samples_per_gpu=1, workers_per_gpu=cfg.data.get('workers_per_gpu', 2),
-                      dist=distributed, shuffle=False)
+    loader_cfg = dict(
+        samples_per_gpu=1,
+        workers_per_gpu=cfg.data.get('workers_per_gpu', 2),
+        dist=distributed,
+        shuffle=False)
     loader_cfg.update(cfg.data.get('test_dataloader', {}))
     cfg.data.test.test_mode = True
     if loader_cfg['samples_per_gpu'] > 1:
@@ -81,8 +95,7 @@ def main():
     on_gpu = torch.cuda.is_available()
     model = wrap_model(model, 'cuda' if on_gpu else 'cpu', distributed)
     if not distributed:
-        outputs = single_gpu_test(model, data_loader, args.show, args.show_dir,
-                                  args.show_score_thr)
+        outputs = single_gpu_test(model, data_loader, args.show, args.show_dir, args.show_score_thr)
     else:
         if args.gpu_collect and not on_gpu:
             raise ValueError('--gpu-collect needs GPUs; on CPU results are collected through '
@@ -108,8 +121,7 @@ def main():
             mmcv.mkdir_or_exist(osp.abspath(args.work_dir))
             out = osp.join(args.work_dir, f'eval_{time.strftime("%Y%m%d_%H%M%S")}.json')
             with open(out, 'w') as f:
-                json.dump(dict(config=args.config, checkpoint=args.checkpoint, metric=metrics),
-                          f, indent=1)
+                json.dump(dict(config=args.config, checkpoint=args.checkpoint, metric=metrics), f, indent=1)
 
 
 if __name__ == '__main__':

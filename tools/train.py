@@ -30,21 +30,31 @@ def parse_args():
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument('--resume-from', help='the checkpoint file to resume from')
-    parser.add_argument('--auto-resume', action='store_true',
-                        help='resume from the newest complete checkpoint in the work dir, if any')
-    parser.add_argument('--no-validate', action='store_true',
-                        help='do not evaluate checkpoints during training')
+    parser.add_argument(
+        '--auto-resume',
+        action='store_true',
+        help='resume from the newest complete checkpoint in the work dir, if any')
+    parser.add_argument(
+        '--no-validate', action='store_true', help='do not evaluate checkpoints during training')
     parser.add_argument('--seed', type=int, default=None, help='random seed')
-    parser.add_argument('--deterministic', action='store_true',
-                        help='deterministic options for CUDNN and torch')
-    parser.add_argument('--auto-scale-lr', action='store_true',
-                        help='scale the LR by the total batch size / auto_scale_lr.base_batch_size of '
-                        'the config (linear scaling rule, as mmdet)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, e.g. data.train.ann_file=x.json')
-    parser.add_argument('--launcher', choices=LAUNCHERS, default='none',
-                        help='job launcher (pytorch: torchrun, see tools/dist_train.sh; slurm: srun, '
-                        'see tools/slurm_train.sh)')
+    parser.add_argument(
+        '--deterministic', action='store_true', help='deterministic options for CUDNN and torch')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the LR by the total batch size / auto_scale_lr.base_batch_size of '
+        'the config (linear scaling rule, as mmdet)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. data.train.ann_file=x.json')
+    parser.add_argument(
+        '--launcher',
+        choices=LAUNCHERS,
+        default='none',
+        help='job launcher (pytorch: torchrun, see tools/dist_train.sh; slurm: srun, '
+        'see tools/slurm_train.sh)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     return parser.parse_args()
 
@@ -68,8 +78,7 @@ def main(args):
     cfg = setup_runtime_cfg(cfg, args.config, args.work_dir, distributed)
     mmcv.mkdir_or_exist(osp.abspath(cfg.work_dir))
     timestamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
-    logger = get_root_logger(log_file=osp.join(cfg.work_dir, f'{timestamp}.log'),
-                             log_level=cfg.log_level)
+    logger = get_root_logger(log_file=osp.join(cfg.work_dir, f'{timestamp}.log'), log_level=cfg.log_level)
     if get_dist_info()[0] == 0:
         cfg.dump(osp.join(cfg.work_dir, osp.basename(args.config)))
 
@@ -82,11 +91,9 @@ def main(args):
     logger.info(f'Set random seed to {seed}, deterministic: {args.deterministic}')
     set_random_seed(seed, deterministic=args.deterministic)
     cfg.seed = seed
-    meta = dict(env_info=env_info, config=cfg.pretty_text, seed=seed,
-                exp_name=osp.basename(args.config))
+    meta = dict(env_info=env_info, config=cfg.pretty_text, seed=seed, exp_name=osp.basename(args.config))
 
-    model = build_detector(cfg.model, train_cfg=cfg.get('train_cfg'),
-                           test_cfg=cfg.get('test_cfg'))
+    model = build_detector(cfg.model, train_cfg=cfg.get('train_cfg'), test_cfg=cfg.get('test_cfg'))
     model.init_weights()
     datasets = [build_dataset(cfg.data.train)]
     if len(cfg.workflow) == 2:
@@ -95,11 +102,17 @@ def main(args):
         datasets.append(build_dataset(val_dataset))
     if cfg.checkpoint_config is not None:
         # CLASSES and the keypoint meta travel with every checkpoint (init_model, the demo)
-        cfg.checkpoint_config.meta = dict(mmhrkpt_version=mmhrkpt.__version__,
-                                          **dataset_checkpoint_meta(datasets[0]))
+        cfg.checkpoint_config.meta = dict(
+            mmhrkpt_version=mmhrkpt.__version__, **dataset_checkpoint_meta(datasets[0]))
     model.CLASSES = datasets[0].CLASSES
-    train_detector(model, datasets, cfg, distributed=distributed,
-                   validate=not args.no_validate, timestamp=timestamp, meta=meta)
+    train_detector(
+        model,
+        datasets,
+        cfg,
+        distributed=distributed,
+        validate=not args.no_validate,
+        timestamp=timestamp,
+        meta=meta)
 
 
 if __name__ == '__main__':

@@ -3,8 +3,7 @@ checkpoint_config = dict(interval=1, max_keep_ckpts=3)
 # keypoint and box AP, in work_dir/tf_logs; mmhrkpt.apis.train_detector drops the hook when
 # tensorboard is not installed.
 log_config = dict(
-    interval=50,
-    hooks=[
+    interval=50, hooks=[
         dict(type='TextLoggerHook'),
         dict(type='TensorboardLoggerHook'),
     ])

@@ -10,5 +10,6 @@ model = dict(
     roi_head=dict(
         keypoint_head=dict(
             num_keypoints=14,
-            codec=dict(_delete_=True, type='DarkHeatmap', heatmap_size={{_base_.heatmap_size}},
-                       sigma=2.0, kernel=11))))
+            codec=dict(
+                _delete_=True, type='DarkHeatmap', heatmap_size={{_base_.heatmap_size}}, sigma=2.0,
+                kernel=11))))

@@ -35,11 +35,12 @@ load_from_exclude = ['roi_head.keypoint_head.']
 # 16 images per iteration (8 GPUs x 2); 6 epochs, steps at 4 and 5.
 optimizer = dict(
     lr=0.02,
-    paramwise_cfg=dict(custom_keys={
-        'backbone': dict(lr_mult=0.1),
-        'neck': dict(lr_mult=0.1),
-        'rpn_head': dict(lr_mult=0.1),
-        'roi_head.bbox_head': dict(lr_mult=0.1),
-    }))
+    paramwise_cfg=dict(
+        custom_keys={
+            'backbone': dict(lr_mult=0.1),
+            'neck': dict(lr_mult=0.1),
+            'rpn_head': dict(lr_mult=0.1),
+            'roi_head.bbox_head': dict(lr_mult=0.1),
+        }))
 lr_config = dict(step=[4, 5])
 runner = dict(max_epochs=6)

@@ -5,8 +5,7 @@ model = dict(
     roi_head=dict(
         keypoint_roi_expand=dict(padding=1.0),
         keypoint_roi_extractor=dict(
-            roi_layer=dict(type='SparseRoIAlign', output_size=(14, 14), sampling_ratio=0,
-                           aligned=True)),
+            roi_layer=dict(type='SparseRoIAlign', output_size=(14, 14), sampling_ratio=0, aligned=True)),
         keypoint_head=dict(
             _delete_=True,
             type='OneHotKeypointHead',

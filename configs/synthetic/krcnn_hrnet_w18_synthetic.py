@@ -40,8 +40,7 @@ model = dict(
             conv_out_channels=channels,
             deconv_out_channels=channels,
             deconv_to_heatmaps=False,  # a 64-wide deconvolution, then a 1x1 conv to the heatmaps
-            codec=dict(_delete_=True, type='DarkHeatmap', heatmap_size=(64, 48), sigma=2.0,
-                       kernel=11))),
+            codec=dict(_delete_=True, type='DarkHeatmap', heatmap_size=(64, 48), sigma=2.0, kernel=11))),
     train_cfg=dict(
         rpn_proposal=dict(nms_pre=1000, max_per_img=300),
         rcnn=dict(sampler=dict(num=128), keypoint=dict(max_rois_per_img=32))),
@@ -52,8 +51,12 @@ optimizer_config = dict(grad_clip=dict(max_norm=10, norm_type=2))
 # The LR steps at fractions of the training (mmhrkpt's FractionStep), so they follow the dataset's
 # size: with 1200 images, 5 epochs of 300 iterations, at iterations 1190 and 1425 of 1500. The warm-up
 # is counted in iterations.
-lr_config = dict(policy='FractionStep', warmup='linear', warmup_iters=100, warmup_ratio=0.01,
-                 step=[1190 / 1500, 1425 / 1500])
+lr_config = dict(
+    policy='FractionStep',
+    warmup='linear',
+    warmup_iters=100,
+    warmup_ratio=0.01,
+    step=[1190 / 1500, 1425 / 1500])
 # Atomic checkpoints that also carry the RNG state (mmhrkpt/engine/runner.py).
 runner = dict(type='AtomicEpochBasedRunner', max_epochs=5)
 evaluation = dict(interval=1)  # every epoch: the keypoint-AP curve in curves.png

@@ -3,6 +3,6 @@ from .test import multi_gpu_test, single_gpu_test
 from .train import check_keypoint_consistency, train_detector
 
 __all__ = [
-    'init_model', 'inference_model', 'show_inference', 'single_gpu_test', 'multi_gpu_test',
-    'train_detector', 'check_keypoint_consistency'
+    'init_model', 'inference_model', 'show_inference', 'single_gpu_test', 'multi_gpu_test', 'train_detector',
+    'check_keypoint_consistency'
 ]

@@ -94,8 +94,7 @@ def inference_model(model, img):
     data['keypoint_flip_pairs'] = [tuple(pair) for pair in keypoint_meta['flip_pairs']]
     data = collate([Compose(pipeline)(data)], samples_per_gpu=1)
     # unwrap mmcv's DataContainers (what MMDataParallel does before calling the model)
-    data = {k: [v.data[0] if isinstance(v, DataContainer) else v for v in vs]
-            for k, vs in data.items()}
+    data = {k: [v.data[0] if isinstance(v, DataContainer) else v for v in vs] for k, vs in data.items()}
     device = next(model.parameters()).device
     if device.type == 'cuda':
         data = scatter(data, [device])[0]
@@ -106,12 +105,11 @@ def inference_model(model, img):
     keypoints = np.concatenate([k.reshape(-1, num_kpts, 3) for k in keypoint_results])
     labels = np.concatenate([np.full(len(b), c) for c, b in enumerate(bbox_results)])
     order = np.argsort(-bboxes[:, 4], kind='stable')
-    return dict(bboxes=bboxes[order, :4], scores=bboxes[order, 4], labels=labels[order],
-                keypoints=keypoints[order])
+    return dict(
+        bboxes=bboxes[order, :4], scores=bboxes[order, 4], labels=labels[order], keypoints=keypoints[order])
 
 
-def show_inference(img, result, out_file=None, skeleton=None, keypoint_names=None, score_thr=0.3,
-                   model=None):
+def show_inference(img, result, out_file=None, skeleton=None, keypoint_names=None, score_thr=0.3, model=None):
     """Draw an ``inference_model`` result on ``img``; returns the drawn image.
 
     ``skeleton`` and ``keypoint_names`` default to those of ``model.keypoint_meta`` when a model is
@@ -122,8 +120,13 @@ def show_inference(img, result, out_file=None, skeleton=None, keypoint_names=Non
     skeleton = keypoint_meta.get('skeleton') if skeleton is None else skeleton
     keypoint_names = keypoint_meta.get('keypoint_names') if keypoint_names is None else keypoint_names
     bboxes = np.concatenate([result['bboxes'], result['scores'][:, None]], 1)
-    drawn = imshow_keypoints(img, bboxes, result['keypoints'], skeleton=skeleton,
-                             keypoint_names=keypoint_names, score_thr=score_thr)
+    drawn = imshow_keypoints(
+        img,
+        bboxes,
+        result['keypoints'],
+        skeleton=skeleton,
+        keypoint_names=keypoint_names,
+        score_thr=score_thr)
     if out_file is not None:
         mmcv.imwrite(drawn, out_file)
     return drawn

@@ -29,7 +29,10 @@ def single_gpu_test(model, data_loader, show=False, out_dir=None, show_score_thr
             for res, meta in zip(result, img_metas):
                 out_file = osp.join(out_dir, meta['ori_filename']) if out_dir else None
                 model.module.show_result(
-                    meta['filename'], res, show=show, out_file=out_file,
+                    meta['filename'],
+                    res,
+                    show=show,
+                    out_file=out_file,
                     score_thr=show_score_thr,
                     skeleton=getattr(dataset, 'skeleton', None),
                     keypoint_names=getattr(dataset, 'keypoint_names', None))

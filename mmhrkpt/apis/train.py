@@ -11,8 +11,7 @@ on CPUs that have it (``cpu_bf16 = True``, :mod:`mmhrkpt.engine.cpu_bf16`). The 
 batch size as mmdet does (``auto_scale_lr``) when the config enables it.
 """
 import numpy as np
-from mmcv.runner import (DistSamplerSeedHook, EpochBasedRunner, Fp16OptimizerHook, OptimizerHook,
-                         build_runner)
+from mmcv.runner import DistSamplerSeedHook, EpochBasedRunner, Fp16OptimizerHook, OptimizerHook, build_runner
 from mmdet.apis.train import auto_scale_lr
 from mmdet.core import build_optimizer
 from mmdet.datasets import build_dataloader, build_dataset, replace_ImageToTensor
@@ -32,17 +31,18 @@ def check_keypoint_consistency(model, dataset):
     for ds in datasets:
         ds_k = getattr(ds, 'num_keypoints', None)
         if ds_k is not None and ds_k != head_k:
-            raise ValueError(
-                f'model.roi_head.keypoint_head.num_keypoints={head_k} but the dataset '
-                f'{type(ds).__name__} ({getattr(ds, "ann_file", "")}) has {ds_k} keypoints; set '
-                'num_keypoints in the config to match the dataset meta')
+            raise ValueError(f'model.roi_head.keypoint_head.num_keypoints={head_k} but the dataset '
+                             f'{type(ds).__name__} ({getattr(ds, "ann_file", "")}) has {ds_k} keypoints; set '
+                             'num_keypoints in the config to match the dataset meta')
 
 
 def apply_joint_weights(model, dataset, logger):
     """Hand the training set's ``joint_weights`` (dataset meta) to the keypoint head, unless its
     config gives its own."""
-    found = [leaf.joint_weights for leaf in leaf_datasets(dataset)
-             if getattr(leaf, 'joint_weights', None) is not None]
+    found = [
+        leaf.joint_weights for leaf in leaf_datasets(dataset)
+        if getattr(leaf, 'joint_weights', None) is not None
+    ]
     if not found:
         return
     if any(not np.array_equal(found[0], other) for other in found[1:]):
@@ -71,8 +71,7 @@ def _log_hooks(log_config, logger):
     return dict(log_config, hooks=hooks)
 
 
-def train_detector(model, dataset, cfg, distributed=False, validate=False, timestamp=None,
-                   meta=None):
+def train_detector(model, dataset, cfg, distributed=False, validate=False, timestamp=None, meta=None):
     """Train ``model`` on ``dataset`` (a dataset or a list of them) as ``cfg`` says.
 
     Args:
@@ -94,9 +93,14 @@ def train_detector(model, dataset, cfg, distributed=False, validate=False, times
     apply_joint_weights(model, datasets[0], logger)
 
     runner_type = cfg.runner['type']
-    loader_cfg = dict(samples_per_gpu=2, workers_per_gpu=2, num_gpus=len(cfg.gpu_ids),
-                      dist=distributed, seed=cfg.seed, runner_type=runner_type,
-                      persistent_workers=False)
+    loader_cfg = dict(
+        samples_per_gpu=2,
+        workers_per_gpu=2,
+        num_gpus=len(cfg.gpu_ids),
+        dist=distributed,
+        seed=cfg.seed,
+        runner_type=runner_type,
+        persistent_workers=False)
     loader_cfg.update(cfg.data.get('train_dataloader', {}))
     share_skipped_files(datasets, loader_cfg['workers_per_gpu'])
     data_loaders = [build_dataloader(ds, **loader_cfg) for ds in datasets]
@@ -112,23 +116,30 @@ def train_detector(model, dataset, cfg, distributed=False, validate=False, times
                              'precision on a GPU, cpu_bf16 on a CPU; keep one')
         # before the data-parallel wrapper; refused (float32, with a warning) without native bf16
         enable_cpu_bf16(model, cfg.device, logger)
-    model = wrap_model(model, cfg.device, distributed, gpu_ids=cfg.gpu_ids,
-                       find_unused_parameters=cfg.get('find_unused_parameters', False))
+    model = wrap_model(
+        model,
+        cfg.device,
+        distributed,
+        gpu_ids=cfg.gpu_ids,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
     optimizer = build_optimizer(model, cfg.optimizer)
-    runner = build_runner(cfg.runner, default_args=dict(
-        model=model, optimizer=optimizer, work_dir=cfg.work_dir, logger=logger, meta=meta))
+    runner = build_runner(
+        cfg.runner,
+        default_args=dict(model=model, optimizer=optimizer, work_dir=cfg.work_dir, logger=logger, meta=meta))
     runner.timestamp = timestamp  # so .log and .log.json share their name
 
     if fp16_cfg is not None:
-        optimizer_config = Fp16OptimizerHook(**cfg.optimizer_config, **fp16_cfg,
-                                             distributed=distributed)
+        optimizer_config = Fp16OptimizerHook(**cfg.optimizer_config, **fp16_cfg, distributed=distributed)
     elif distributed and 'type' not in cfg.optimizer_config:
         optimizer_config = OptimizerHook(**cfg.optimizer_config)
     else:
         optimizer_config = cfg.optimizer_config
     runner.register_training_hooks(
-        cfg.lr_config, optimizer_config, cfg.checkpoint_config,
-        _log_hooks(cfg.log_config, logger), cfg.get('momentum_config', None),
+        cfg.lr_config,
+        optimizer_config,
+        cfg.checkpoint_config,
+        _log_hooks(cfg.log_config, logger),
+        cfg.get('momentum_config', None),
         custom_hooks_config=cfg.get('custom_hooks', None))
     if distributed and isinstance(runner, EpochBasedRunner):
         runner.register_hook(DistSamplerSeedHook())
@@ -140,8 +151,8 @@ def train_detector(model, dataset, cfg, distributed=False, validate=False, times
     if validate or any(isinstance(h, KeypointVisualizationHook) for h in runner.hooks):
         val_dataset = build_dataset(cfg.data.val, dict(test_mode=True))
     if validate:
-        val_loader_cfg = dict(samples_per_gpu=1, workers_per_gpu=2, dist=distributed,
-                              shuffle=False, persistent_workers=False)
+        val_loader_cfg = dict(
+            samples_per_gpu=1, workers_per_gpu=2, dist=distributed, shuffle=False, persistent_workers=False)
         val_loader_cfg.update(cfg.data.get('val_dataloader', {}))
         if val_loader_cfg['samples_per_gpu'] > 1:
             cfg.data.val.pipeline = replace_ImageToTensor(cfg.data.val.pipeline)

@@ -9,6 +9,6 @@ from .onehot_torchvision import TorchvisionOneHotHeatmap
 from .udp import UDPHeatmap
 
 __all__ = [
-    'CODECS', 'build_codec', 'BaseKeypointCodec', 'MSRAHeatmap', 'DarkHeatmap', 'UDPHeatmap',
-    'OneHotHeatmap', 'TorchvisionOneHotHeatmap'
+    'CODECS', 'build_codec', 'BaseKeypointCodec', 'MSRAHeatmap', 'DarkHeatmap', 'UDPHeatmap', 'OneHotHeatmap',
+    'TorchvisionOneHotHeatmap'
 ]

@@ -6,8 +6,8 @@ from .pipelines import (ImageLoadError, KeypointFormatBundle, KeypointRandomFlip
                         LoadImageFromFileSafe, LoadKeypointAnnotations)
 
 __all__ = [
-    'CocoKeypointDataset', 'CrowdPoseKeypointDataset', 'COCO_KEYPOINT_NAMES', 'COCO_SIGMAS',
-    'COCO_SKELETON', 'derive_flip_pairs', 'load_dataset_info', 'resolve_keypoint_meta',
-    'ImageLoadError', 'LoadImageFromFileSafe', 'LoadKeypointAnnotations', 'KeypointResize',
-    'KeypointRandomFlip', 'KeypointFormatBundle', 'KEYPOINT_META_KEYS'
+    'CocoKeypointDataset', 'CrowdPoseKeypointDataset', 'COCO_KEYPOINT_NAMES', 'COCO_SIGMAS', 'COCO_SKELETON',
+    'derive_flip_pairs', 'load_dataset_info', 'resolve_keypoint_meta', 'ImageLoadError',
+    'LoadImageFromFileSafe', 'LoadKeypointAnnotations', 'KeypointResize', 'KeypointRandomFlip',
+    'KeypointFormatBundle', 'KEYPOINT_META_KEYS'
 ]

@@ -136,8 +136,7 @@ class CocoKeypointDataset(CocoDataset):
         """The person annotations, in image order (the file's order within an image), and the slot
         (index into ``img_ids``) of each; errors for repeated ids and unknown images."""
         anns = self.coco.dataset.get('annotations', [])
-        slots = np.array([self._slot_of_image.get(ann['image_id'], -1) for ann in anns],
-                         dtype=np.int64)
+        slots = np.array([self._slot_of_image.get(ann['image_id'], -1) for ann in anns], dtype=np.int64)
         ids = [ann['id'] for ann, slot in zip(anns, slots) if slot >= 0]
         if len(set(ids)) != len(ids):
             duplicates = sorted(i for i, n in Counter(ids).items() if n > 1)
@@ -180,8 +179,8 @@ class CocoKeypointDataset(CocoDataset):
         keypoints[..., :2] += PIXEL_CENTER_OFFSET * labelled[kept][..., None]
         self._persons = dict(
             bboxes=corners[kept].astype(np.float32),
-            labels=np.array([self.cat2label[ann['category_id']] for ann, keep in zip(anns, kept)
-                             if keep], dtype=np.int64),
+            labels=np.array([self.cat2label[ann['category_id']] for ann, keep in zip(anns, kept) if keep],
+                            dtype=np.int64),
             keypoints=keypoints.astype(np.float32))
         self._crowds = corners[crowd].astype(np.float32)
         for array in (*self._persons.values(), self._crowds):
@@ -281,18 +280,17 @@ class CocoKeypointDataset(CocoDataset):
         """
         if not isinstance(results[0], tuple):
             return super().results2json(results, outfile_prefix)
-        result_files = dict(bbox=f'{outfile_prefix}.bbox.json',
-                            keypoints=f'{outfile_prefix}.keypoints.json')
+        result_files = dict(bbox=f'{outfile_prefix}.bbox.json', keypoints=f'{outfile_prefix}.keypoints.json')
         dump_json(self._det2json([bbox_result for bbox_result, _ in results]), result_files['bbox'])
-        dump_json(self._kpt2json(results) if keypoint_json is None else keypoint_json,
-                  result_files['keypoints'])
+        dump_json(
+            self._kpt2json(results) if keypoint_json is None else keypoint_json, result_files['keypoints'])
         return result_files
 
     def evaluate_keypoints(self, keypoint_results, logger=None):
         """COCO keypoint AP of results (a json file or its list of dicts) with this dataset's OKS
         sigmas (:func:`~mmhrkpt.core.evaluation.evaluate_keypoint_results`)."""
-        return evaluate_keypoint_results(self.coco, keypoint_results, self.sigmas, self.cat_ids,
-                                         self.img_ids, logger=logger)
+        return evaluate_keypoint_results(
+            self.coco, keypoint_results, self.sigmas, self.cat_ids, self.img_ids, logger=logger)
 
     def evaluate(self,
                  results,
@@ -339,8 +337,8 @@ class CocoKeypointDataset(CocoDataset):
             result_files = {} if prefix is None else self.results2json(results, prefix, keypoint_json)
             if 'bbox' in metrics:
                 eval_results.update(
-                    self.evaluate_det_segm(results, result_files, self.coco, ['bbox'], logger,
-                                           classwise, proposal_nums, iou_thrs, metric_items))
+                    self.evaluate_det_segm(results, result_files, self.coco, ['bbox'], logger, classwise,
+                                           proposal_nums, iou_thrs, metric_items))
             if 'keypoints' in metrics:
                 eval_results.update(self.evaluate_keypoints(keypoint_json, logger))
         finally:

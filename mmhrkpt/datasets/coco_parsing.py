@@ -17,8 +17,7 @@ VISIBILITY_FLAGS = (0, 1, 2)
 
 def is_number(value):
     """A finite real number that is not a bool."""
-    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
-            and np.isfinite(value))
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value))
 
 
 def number_array(value):
@@ -57,8 +56,9 @@ def check_annotation(ann, num_keypoints, ann_file):
     """
     bbox = number_array(ann.get('bbox'))
     if bbox is None or bbox.shape != (4, ):
-        problem = (describe_bad_list(ann.get('bbox')) if bbox is None else
-                   f'must be 4 numbers [x, y, w, h], got {len(bbox)}')
+        problem = (
+            describe_bad_list(ann.get('bbox'))
+            if bbox is None else f'must be 4 numbers [x, y, w, h], got {len(bbox)}')
         raise malformed(ann, ann_file, 'bbox', problem)
     if 'keypoints' not in ann:
         raise malformed(ann, ann_file, 'keypoints', 'is missing')

@@ -47,5 +47,5 @@ class CrowdPoseKeypointDataset(CocoKeypointDataset):
     def evaluate_keypoints(self, keypoint_results, logger=None):
         """CrowdPose keypoint AP of results, a json file or its list (xtcocotools'
         'keypoints_crowd')."""
-        return evaluate_crowdpose_results(self.ann_file, keypoint_results, self.sigmas,
-                                          self.cat_ids, logger=logger)
+        return evaluate_crowdpose_results(
+            self.ann_file, keypoint_results, self.sigmas, self.cat_ids, logger=logger)

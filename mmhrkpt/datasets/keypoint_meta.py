@@ -28,24 +28,21 @@ from mmdet.utils import get_root_logger
 # whose centre is i + 0.5.
 PIXEL_CENTER_OFFSET = 0.5
 
-COCO_KEYPOINT_NAMES = (
-    'nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder', 'right_shoulder',
-    'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist', 'left_hip', 'right_hip', 'left_knee',
-    'right_knee', 'left_ankle', 'right_ankle')
+COCO_KEYPOINT_NAMES = ('nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder',
+                       'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist', 'left_hip',
+                       'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle')
 
 # COCO's person skeleton, 0-based (COCO's json numbers the keypoints from 1: add one there).
-COCO_SKELETON = ((15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7),
-                 (6, 8), (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6))
+COCO_SKELETON = ((15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7), (6, 8),
+                 (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6))
 
 # The OKS sigmas of the 17 COCO keypoints, as cocoapi's ``COCOeval.Params.setKpParams`` sets them.
-COCO_SIGMAS = np.array([
-    .26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89
-]) / 10.0
+COCO_SIGMAS = np.array(
+    [.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89]) / 10.0
 
 # mmdet's Collect meta keys plus the flip pairs the model needs for flip testing.
-KEYPOINT_META_KEYS = ('filename', 'ori_filename', 'ori_shape', 'img_shape', 'pad_shape',
-                      'scale_factor', 'flip', 'flip_direction', 'img_norm_cfg',
-                      'keypoint_flip_pairs')
+KEYPOINT_META_KEYS = ('filename', 'ori_filename', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor',
+                      'flip', 'flip_direction', 'img_norm_cfg', 'keypoint_flip_pairs')
 
 DATASET_INFO_KEYS = ('keypoint_names', 'flip_pairs', 'skeleton', 'sigmas', 'joint_weights')
 
@@ -113,8 +110,9 @@ def mmpose_meta_file(name):
 
 def _read_meta_file(dataset_info):
     """The ``dataset_info`` dict of the file a string names (see the module docstring)."""
-    path = (mmpose_meta_file(dataset_info[len(MMPOSE_SCOPE):])
-            if dataset_info.startswith(MMPOSE_SCOPE) else dataset_info)
+    path = (
+        mmpose_meta_file(dataset_info[len(MMPOSE_SCOPE):])
+        if dataset_info.startswith(MMPOSE_SCOPE) else dataset_info)
     if not path.endswith('.py') or not osp.isfile(path):
         raise FileNotFoundError(f"dataset_info='{dataset_info}' is neither '{MMPOSE_SCOPE}NAME' nor "
                                 'an existing .py file holding dataset_info = dict(...)')
@@ -180,13 +178,12 @@ def from_mmpose_format(info, source='dataset_info'):
     skeleton = []
     for n, entry in enumerate(_meta_ids(info.get('skeleton_info', {}), f'{source}: skeleton_info')):
         link = entry.get('link') if isinstance(entry, dict) else None
-        if not isinstance(link, (list, tuple)) or len(link) != 2 or not all(
-                part in index for part in link):
+        if not isinstance(link, (list, tuple)) or len(link) != 2 or not all(part in index for part in link):
             raise ValueError(f'{source}: skeleton_info[{n}] link {link!r} must name two keypoints '
                              f'of {names}')
         skeleton.append((index[link[0]], index[link[1]]))
-    meta = dict(keypoint_names=names, flip_pairs=[(index[a], index[b]) for a, b in pair_names],
-                skeleton=skeleton)
+    meta = dict(
+        keypoint_names=names, flip_pairs=[(index[a], index[b]) for a, b in pair_names], skeleton=skeleton)
     for key in ('sigmas', 'joint_weights'):
         if info.get(key) is not None and len(info[key]):  # mmpose writes [] for none
             meta[key] = list(info[key])
@@ -305,13 +302,11 @@ def resolve_keypoint_meta(dataset_info=None, category=None, ann_file=None):
     elif names == COCO_KEYPOINT_NAMES:
         sigmas = COCO_SIGMAS.copy()
     else:
-        raise ValueError(
-            'OKS sigmas are needed for keypoint evaluation; the COCO defaults only apply to the '
-            f'17 COCO keypoints, this dataset has K={num_keypoints} ({list(names)}): give '
-            'dataset_info=dict(sigmas=[...], ...)')
+        raise ValueError('OKS sigmas are needed for keypoint evaluation; the COCO defaults only apply to the '
+                         f'17 COCO keypoints, this dataset has K={num_keypoints} ({list(names)}): give '
+                         'dataset_info=dict(sigmas=[...], ...)')
     if sigmas.shape != (num_keypoints, ) or not np.all(sigmas > 0):
-        raise ValueError(
-            f'sigmas must be K={num_keypoints} positive numbers, got {sigmas.tolist()}')
+        raise ValueError(f'sigmas must be K={num_keypoints} positive numbers, got {sigmas.tolist()}')
 
     joint_weights = info.get('joint_weights')
     if joint_weights is not None:
@@ -321,8 +316,12 @@ def resolve_keypoint_meta(dataset_info=None, category=None, ann_file=None):
             raise ValueError(f'joint_weights must be K={num_keypoints} non-negative numbers, got '
                              f'{joint_weights.tolist()}')
 
-    return dict(keypoint_names=names, flip_pairs=flip_pairs, skeleton=skeleton, sigmas=sigmas,
-                joint_weights=joint_weights)
+    return dict(
+        keypoint_names=names,
+        flip_pairs=flip_pairs,
+        skeleton=skeleton,
+        sigmas=sigmas,
+        joint_weights=joint_weights)
 
 
 def coco_keypoint_meta():
@@ -347,11 +346,12 @@ def keypoint_meta_to_checkpoint(keypoint_meta, classes):
     Returns:
         dict: ``CLASSES`` (tuple[str]) and the ``DATASET_INFO_KEYS`` (``joint_weights`` only when set).
     """
-    meta = dict(CLASSES=tuple(str(c) for c in classes),
-                keypoint_names=[str(n) for n in keypoint_meta['keypoint_names']],
-                flip_pairs=[[int(i), int(j)] for i, j in keypoint_meta['flip_pairs']],
-                skeleton=[[int(i), int(j)] for i, j in keypoint_meta['skeleton']],
-                sigmas=[float(s) for s in np.asarray(keypoint_meta['sigmas']).reshape(-1)])
+    meta = dict(
+        CLASSES=tuple(str(c) for c in classes),
+        keypoint_names=[str(n) for n in keypoint_meta['keypoint_names']],
+        flip_pairs=[[int(i), int(j)] for i, j in keypoint_meta['flip_pairs']],
+        skeleton=[[int(i), int(j)] for i, j in keypoint_meta['skeleton']],
+        sigmas=[float(s) for s in np.asarray(keypoint_meta['sigmas']).reshape(-1)])
     if keypoint_meta.get('joint_weights') is not None:
         meta['joint_weights'] = [float(w) for w in np.asarray(keypoint_meta['joint_weights']).reshape(-1)]
     return meta

@@ -20,7 +20,7 @@ def dataset_checkpoint_meta(dataset):
     from .keypoint_meta import DATASET_INFO_KEYS, keypoint_meta_to_checkpoint
     for leaf in leaf_datasets(dataset):
         if all(hasattr(leaf, key) for key in DATASET_INFO_KEYS):
-            return keypoint_meta_to_checkpoint({key: getattr(leaf, key) for key in DATASET_INFO_KEYS},
-                                               leaf.CLASSES)
+            return keypoint_meta_to_checkpoint({key: getattr(leaf, key)
+                                                for key in DATASET_INFO_KEYS}, leaf.CLASSES)
     raise ValueError(f'{type(dataset).__name__} has no keypoint meta ({", ".join(DATASET_INFO_KEYS)}) '
                      'for the checkpoints to carry')

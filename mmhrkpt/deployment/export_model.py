@@ -168,15 +168,16 @@ class KeypointRCNNExport(nn.Module):
         roi_head = self.detector.roi_head
         extractor, head = roi_head.keypoint_roi_extractor, roi_head.keypoint_head
         with_spare = torch.cat([boxes, boxes.new_tensor([SPARE_BOX])])
-        rois = torch.cat([torch.zeros_like(with_spare[:, :1]), roi_head.expand_keypoint_rois(with_spare)],
+        rois = torch.cat([torch.zeros_like(with_spare[:, :1]),
+                          roi_head.expand_keypoint_rois(with_spare)],
                          dim=1)
         heatmaps = head(pool_rois(extractor, x[:extractor.num_inputs], rois))
         if self.flip_test:
             # as KeypointRCNN.simple_test: the padded input flipped, x -> W - x
             x_flip = self.detector.extract_feat(img.flip(3))
             width = shape_of(img)[3:].to(rois.dtype)
-            rois_flip = torch.cat([rois[:, :1], width - rois[:, 3:4], rois[:, 2:3], width - rois[:, 1:2],
-                                   rois[:, 4:5]], dim=1)
+            rois_flip = torch.cat(
+                [rois[:, :1], width - rois[:, 3:4], rois[:, 2:3], width - rois[:, 1:2], rois[:, 4:5]], dim=1)
             heatmaps_flip = head(pool_rois(extractor, x_flip[:extractor.num_inputs], rois_flip))
             heatmaps = 0.5 * (heatmaps + head.flip_back(heatmaps_flip, self.flip_pairs))
         coords, kpt_scores = head.decode(heatmaps, rois[:, 1:])

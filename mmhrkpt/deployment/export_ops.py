@@ -123,9 +123,11 @@ def roi_align_args(layer):
         raise TypeError(f'export supports the RoI layers {ROI_ALIGN_LAYERS}, got {name}')
     if getattr(layer, 'pool_mode', 'avg') != 'avg':
         raise ValueError(f"export supports RoIAlign with pool_mode='avg' only, got {layer.pool_mode!r}")
-    return dict(output_size=tuple(int(s) for s in layer.output_size),
-                spatial_scale=float(layer.spatial_scale), sampling_ratio=int(layer.sampling_ratio),
-                aligned=bool(layer.aligned))
+    return dict(
+        output_size=tuple(int(s) for s in layer.output_size),
+        spatial_scale=float(layer.spatial_scale),
+        sampling_ratio=int(layer.sampling_ratio),
+        aligned=bool(layer.aligned))
 
 
 def pool_rois(extractor, feats, rois):

@@ -56,11 +56,14 @@ def preprocessing_meta(cfg):
     if resize.get('backend', 'cv2') != 'cv2':
         raise ValueError(f"export supports Resize(backend='cv2') only, got {resize['backend']!r}")
     pad_val = pad.get('pad_val', dict(img=0))
-    meta = dict(mean=[float(v) for v in norm['mean']], std=[float(v) for v in norm['std']],
-                to_rgb=bool(norm.get('to_rgb', True)), test_scale=[int(s) for s in scale],
-                keep_ratio=bool(resize.get('keep_ratio', True)),
-                interpolation=resize.get('interpolation', 'bilinear'),
-                pad_val=float(pad_val.get('img', 0) if isinstance(pad_val, dict) else pad_val))
+    meta = dict(
+        mean=[float(v) for v in norm['mean']],
+        std=[float(v) for v in norm['std']],
+        to_rgb=bool(norm.get('to_rgb', True)),
+        test_scale=[int(s) for s in scale],
+        keep_ratio=bool(resize.get('keep_ratio', True)),
+        interpolation=resize.get('interpolation', 'bilinear'),
+        pad_val=float(pad_val.get('img', 0) if isinstance(pad_val, dict) else pad_val))
     if pad.get('size_divisor', None):
         meta['size_divisor'] = int(pad['size_divisor'])
     elif pad.get('size', None):
@@ -87,9 +90,11 @@ def keypoint_meta(cfg, num_keypoints):
     if len(meta['keypoint_names']) != num_keypoints:
         raise ValueError(f"data.test.dataset_info names {len(meta['keypoint_names'])} keypoints, the "
                          f'model has {num_keypoints}')
-    return dict(num_keypoints=num_keypoints, keypoint_names=list(meta['keypoint_names']),
-                flip_pairs=[list(p) for p in meta['flip_pairs']],
-                skeleton=[list(p) for p in meta['skeleton']])
+    return dict(
+        num_keypoints=num_keypoints,
+        keypoint_names=list(meta['keypoint_names']),
+        flip_pairs=[list(p) for p in meta['flip_pairs']],
+        skeleton=[list(p) for p in meta['skeleton']])
 
 
 def class_names(cfg, detector):
@@ -98,8 +103,8 @@ def class_names(cfg, detector):
     from mmdet.datasets import DATASETS
     num_classes = detector.roi_head.bbox_head.num_classes
     dataset = DATASETS.get(cfg.data.test.get('type', ''))
-    for names in (getattr(detector, 'CLASSES', None), cfg.data.test.get('classes', None),
-                  getattr(dataset, 'CLASSES', None)):
+    for names in (getattr(detector, 'CLASSES',
+                          None), cfg.data.test.get('classes', None), getattr(dataset, 'CLASSES', None)):
         if names is not None and len(names) == num_classes:
             return [str(n) for n in names]
     return [f'class_{i}' for i in range(num_classes)]
@@ -118,12 +123,18 @@ def model_meta(cfg, detector):
     if loaded is None:
         meta.update(keypoint_meta(cfg, roi_head.num_keypoints))
     else:
-        meta.update(num_keypoints=roi_head.num_keypoints, keypoint_names=list(loaded['keypoint_names']),
-                    flip_pairs=[[int(i), int(j)] for i, j in loaded['flip_pairs']],
-                    skeleton=[[int(i), int(j)] for i, j in loaded['skeleton']])
-    meta.update(classes=class_names(cfg, detector), codec=repr(roi_head.keypoint_head.codec),
-                flip_test=bool(detector.flip_test), score_thr=float(rcnn.score_thr),
-                max_per_img=int(rcnn.max_per_img), outputs=OUTPUTS_DOC)
+        meta.update(
+            num_keypoints=roi_head.num_keypoints,
+            keypoint_names=list(loaded['keypoint_names']),
+            flip_pairs=[[int(i), int(j)] for i, j in loaded['flip_pairs']],
+            skeleton=[[int(i), int(j)] for i, j in loaded['skeleton']])
+    meta.update(
+        classes=class_names(cfg, detector),
+        codec=repr(roi_head.keypoint_head.codec),
+        flip_test=bool(detector.flip_test),
+        score_thr=float(rcnn.score_thr),
+        max_per_img=int(rcnn.max_per_img),
+        outputs=OUTPUTS_DOC)
     return meta
 
 

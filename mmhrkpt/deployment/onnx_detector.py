@@ -19,8 +19,12 @@ import cv2
 import numpy as np
 
 # mmcv's names of OpenCV's interpolations.
-INTERPOLATIONS = dict(nearest=cv2.INTER_NEAREST, bilinear=cv2.INTER_LINEAR, bicubic=cv2.INTER_CUBIC,
-                      area=cv2.INTER_AREA, lanczos=cv2.INTER_LANCZOS4)
+INTERPOLATIONS = dict(
+    nearest=cv2.INTER_NEAREST,
+    bilinear=cv2.INTER_LINEAR,
+    bicubic=cv2.INTER_CUBIC,
+    area=cv2.INTER_AREA,
+    lanczos=cv2.INTER_LANCZOS4)
 # Metadata an exported model must carry.
 REQUIRED_META = ('mean', 'std', 'to_rgb', 'test_scale', 'keep_ratio', 'num_keypoints', 'keypoint_names',
                  'skeleton', 'flip_pairs')
@@ -104,8 +108,14 @@ def preprocess(img, meta, input_size=None):
         raise ValueError(f'the resized image ({height}, {width}) does not fit the input size {target}; '
                          'export with --dynamic-export or a larger --shape')
     normalized = normalize(resized, meta)
-    padded = cv2.copyMakeBorder(normalized, 0, target[0] - height, 0, target[1] - width,
-                                cv2.BORDER_CONSTANT, value=meta.get('pad_val', 0))
+    padded = cv2.copyMakeBorder(
+        normalized,
+        0,
+        target[0] - height,
+        0,
+        target[1] - width,
+        cv2.BORDER_CONSTANT,
+        value=meta.get('pad_val', 0))
     return padded.transpose(2, 0, 1)[None].copy(), (height, width), scale_factor
 
 
@@ -195,5 +205,8 @@ class ONNXKeypointDetector:
         keypoints = keypoints.copy()
         keypoints[..., :2] /= scale_factor[:2]
         order = np.argsort(-dets[:, 4], kind='stable')
-        return dict(bboxes=bboxes[order], scores=dets[order, 4], labels=labels[order].astype(np.int64),
-                    keypoints=keypoints[order])
+        return dict(
+            bboxes=bboxes[order],
+            scores=dets[order, 4],
+            labels=labels[order].astype(np.int64),
+            keypoints=keypoints[order])

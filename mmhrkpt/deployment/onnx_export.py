@@ -85,10 +85,15 @@ def export_onnx(detector, output_file, example, meta, dynamic=False, opset=DEFAU
         # the graph's dynamic sizes never reach them.
         warnings.filterwarnings('ignore', category=torch.jit.TracerWarning)
         warnings.filterwarnings('ignore', message='.*legacy TorchScript-based ONNX export.*')
-        torch.onnx.export(module, (example, torch.zeros(2, dtype=torch.long)), buffer,
-                          input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
-                          dynamic_axes=axes, opset_version=opset, do_constant_folding=True,
-                          dynamo=False)
+        torch.onnx.export(
+            module, (example, torch.zeros(2, dtype=torch.long)),
+            buffer,
+            input_names=list(INPUT_NAMES),
+            output_names=list(OUTPUT_NAMES),
+            dynamic_axes=axes,
+            opset_version=opset,
+            do_constant_folding=True,
+            dynamo=False)
     model = onnx.load_from_string(buffer.getvalue())
     _add_img_shape_default(model)
     onnx.helper.set_model_props(model, to_metadata_props(meta))
@@ -114,8 +119,13 @@ def pytorch_outputs(detector, example, img_shape=None, flip_pairs=None):
     """
     height, width = example.shape[2:]
     h, w = img_shape or (height, width)
-    img_meta = dict(img_shape=(h, w, 3), pad_shape=(height, width, 3), ori_shape=(h, w, 3),
-                    scale_factor=np.ones(4, dtype=np.float32), flip=False, flip_direction=None)
+    img_meta = dict(
+        img_shape=(h, w, 3),
+        pad_shape=(height, width, 3),
+        ori_shape=(h, w, 3),
+        scale_factor=np.ones(4, dtype=np.float32),
+        flip=False,
+        flip_direction=None)
     if flip_pairs is not None:
         img_meta['keypoint_flip_pairs'] = [tuple(p) for p in flip_pairs]
     with torch.no_grad():
@@ -123,9 +133,11 @@ def pytorch_outputs(detector, example, img_shape=None, flip_pairs=None):
     num_kpts = detector.roi_head.num_keypoints
     dets = np.concatenate([b.reshape(-1, 5) for b in bbox_results])
     labels = [np.full(len(b), c, dtype=np.int64) for c, b in enumerate(bbox_results)]
-    return dict(dets=dets, labels=np.concatenate(labels),
-                keypoints=np.concatenate([k.reshape(-1, num_kpts, 3) for k in keypoint_results]),
-                regions=keypoint_regions(detector.roi_head, dets[:, :4]))
+    return dict(
+        dets=dets,
+        labels=np.concatenate(labels),
+        keypoints=np.concatenate([k.reshape(-1, num_kpts, 3) for k in keypoint_results]),
+        regions=keypoint_regions(detector.roi_head, dets[:, :4]))
 
 
 def keypoint_regions(roi_head, boxes):
@@ -177,9 +189,17 @@ def compare_outputs(reference, outputs, image_size):
         ``ok`` (equal N and labels, everything compared within COORD_TOL * image_size / SCORE_TOL).
     """
     num_ref, num_out = len(reference['dets']), len(outputs['dets'])
-    result = dict(num_reference=num_ref, num_outputs=num_out, box=None, score=None, keypoint=None,
-                  keypoint_score=None, num_keypoints=0, num_unconditioned=0, unconditioned=None,
-                  labels_equal=bool(np.array_equal(reference['labels'], outputs['labels'])))
+    result = dict(
+        num_reference=num_ref,
+        num_outputs=num_out,
+        box=None,
+        score=None,
+        keypoint=None,
+        keypoint_score=None,
+        num_keypoints=0,
+        num_unconditioned=0,
+        unconditioned=None,
+        labels_equal=bool(np.array_equal(reference['labels'], outputs['labels'])))
     if num_ref == num_out and num_ref > 0:
         ref_d, out_d = reference['dets'], outputs['dets']
         ref_k, out_k = reference['keypoints'], outputs['keypoints']
@@ -187,33 +207,39 @@ def compare_outputs(reference, outputs, image_size):
         inside = ((ref_k[..., 0] >= region[..., 0]) & (ref_k[..., 1] >= region[..., 1])
                   & (ref_k[..., 0] <= region[..., 2]) & (ref_k[..., 1] <= region[..., 3]))
         coords = np.abs(ref_k[..., :2] - out_k[..., :2]).max(-1)
-        result.update(box=float(np.abs(ref_d[:, :4] - out_d[:, :4]).max()),
-                      score=float(np.abs(ref_d[:, 4] - out_d[:, 4]).max()),
-                      keypoint=float(coords[inside].max()) if inside.any() else 0.0,
-                      keypoint_score=float(np.abs(ref_k[..., 2] - out_k[..., 2]).max()),
-                      num_keypoints=int(inside.size), num_unconditioned=int((~inside).sum()),
-                      unconditioned=float(coords[~inside].max()) if (~inside).any() else None)
+        result.update(
+            box=float(np.abs(ref_d[:, :4] - out_d[:, :4]).max()),
+            score=float(np.abs(ref_d[:, 4] - out_d[:, 4]).max()),
+            keypoint=float(coords[inside].max()) if inside.any() else 0.0,
+            keypoint_score=float(np.abs(ref_k[..., 2] - out_k[..., 2]).max()),
+            num_keypoints=int(inside.size),
+            num_unconditioned=int((~inside).sum()),
+            unconditioned=float(coords[~inside].max()) if (~inside).any() else None)
     coord_tol = COORD_TOL * image_size
-    result['ok'] = bool(num_ref == num_out and result['labels_equal'] and (num_ref == 0 or (
-        result['box'] <= coord_tol and result['keypoint'] <= coord_tol and result['score'] <= SCORE_TOL
-        and result['keypoint_score'] <= SCORE_TOL)))
+    result['ok'] = bool(num_ref == num_out and result['labels_equal']
+                        and (num_ref == 0 or
+                             (result['box'] <= coord_tol and result['keypoint'] <= coord_tol
+                              and result['score'] <= SCORE_TOL and result['keypoint_score'] <= SCORE_TOL)))
     result.update(coord_tol=coord_tol, score_tol=SCORE_TOL)
     return result
 
 
 def format_comparison(result):
     """One line per figure of :func:`compare_outputs`."""
+
     def fmt(value):
         return 'n/a' if value is None else f'{value:.3g}'
 
-    lines = [f"detections: PyTorch {result['num_reference']}, onnxruntime {result['num_outputs']}"
-             f"{'' if result['labels_equal'] else ' (labels differ)'}",
-             f"max |box difference| {fmt(result['box'])} px, max |keypoint difference| "
-             f"{fmt(result['keypoint'])} px (tolerance {result['coord_tol']:.3g} px)",
-             f"keypoints outside their RoI (ill-conditioned refinement, not held to the tolerance): "
-             f"{result['num_unconditioned']} of {result['num_keypoints']}, max |difference| "
-             f"{fmt(result['unconditioned'])} px",
-             f"max |instance score difference| {fmt(result['score'])}, max |keypoint score difference| "
-             f"{fmt(result['keypoint_score'])} (tolerance {result['score_tol']:.0e})",
-             'PASS' if result['ok'] else 'FAIL: onnxruntime and PyTorch disagree beyond the tolerances']
+    lines = [
+        f"detections: PyTorch {result['num_reference']}, onnxruntime {result['num_outputs']}"
+        f"{'' if result['labels_equal'] else ' (labels differ)'}",
+        f"max |box difference| {fmt(result['box'])} px, max |keypoint difference| "
+        f"{fmt(result['keypoint'])} px (tolerance {result['coord_tol']:.3g} px)",
+        f"keypoints outside their RoI (ill-conditioned refinement, not held to the tolerance): "
+        f"{result['num_unconditioned']} of {result['num_keypoints']}, max |difference| "
+        f"{fmt(result['unconditioned'])} px",
+        f"max |instance score difference| {fmt(result['score'])}, max |keypoint score difference| "
+        f"{fmt(result['keypoint_score'])} (tolerance {result['score_tol']:.0e})",
+        'PASS' if result['ok'] else 'FAIL: onnxruntime and PyTorch disagree beyond the tolerances'
+    ]
     return '\n'.join(lines)

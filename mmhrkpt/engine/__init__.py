@@ -10,8 +10,8 @@ from .shared_files import SharedFileSet, share_skipped_files
 
 __all__ = [
     'find_latest_checkpoint', 'is_complete_checkpoint', 'load_checkpoint_excluding', 'LAUNCHERS',
-    'init_distributed', 'slurm_environment', 'setup_runtime_cfg',
-    'shared_tmpdir', 'MMDistributedDataParallelCompat', 'wrap_model', 'get_rng_state',
-    'set_rng_state', 'AtomicEpochBasedRunner', 'AtomicIterBasedRunner', 'SharedFileSet',
-    'share_skipped_files', 'BF16_PARTS', 'CPUBF16Autocast', 'enable_cpu_bf16'
+    'init_distributed', 'slurm_environment', 'setup_runtime_cfg', 'shared_tmpdir',
+    'MMDistributedDataParallelCompat', 'wrap_model', 'get_rng_state', 'set_rng_state',
+    'AtomicEpochBasedRunner', 'AtomicIterBasedRunner', 'SharedFileSet', 'share_skipped_files', 'BF16_PARTS',
+    'CPUBF16Autocast', 'enable_cpu_bf16'
 ]

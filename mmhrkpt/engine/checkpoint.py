@@ -63,8 +63,8 @@ def find_latest_checkpoint(work_dir, logger=None):
     for path in candidates:
         if is_complete_checkpoint(path):
             return path
-        print_log(f'find_latest_checkpoint: {path} is not a complete checkpoint, skipped',
-                  logger=logger, level=30)
+        print_log(
+            f'find_latest_checkpoint: {path} is not a complete checkpoint, skipped', logger=logger, level=30)
     return None
 
 
@@ -90,8 +90,7 @@ def remove_stale_staging(out_dir, logger):
         if path.startswith(osp.join(out_dir, f'{STAGING_PREFIX}{os.getpid()}-')):
             continue
         shutil.rmtree(path, ignore_errors=True)
-        print_log(f'removed {path}, left by a checkpoint save that was interrupted',
-                  logger=logger)
+        print_log(f'removed {path}, left by a checkpoint save that was interrupted', logger=logger)
 
 
 def check_finite_weights(model, what):
@@ -130,7 +129,9 @@ def load_checkpoint_excluding(model, filename, exclude=(), logger=None):
     state_dict = {re.sub(r'^module\.', '', key): value for key, value in state_dict.items()}
     prefixes = tuple(exclude)
     kept = {key: value for key, value in state_dict.items() if not key.startswith(prefixes)}
-    print_log(f'load_from {filename}: {len(kept)} tensors loaded, {len(state_dict) - len(kept)} left '
-              f'out (load_from_exclude={list(prefixes)})', logger=logger)
+    print_log(
+        f'load_from {filename}: {len(kept)} tensors loaded, {len(state_dict) - len(kept)} left '
+        f'out (load_from_exclude={list(prefixes)})',
+        logger=logger)
     load_state_dict(getattr(model, 'module', model), kept, strict=False, logger=logger)
     return checkpoint

@@ -22,8 +22,10 @@ DEFAULT_MASTER_PORT = 29500  # torch.distributed's default
 def _first_host(node_list):
     """The first host name of a SLURM node list (``node[1-4]`` and the like), as scontrol expands it."""
     try:
-        out = subprocess.run(['scontrol', 'show', 'hostnames', node_list], capture_output=True,
-                             text=True, check=True).stdout.split()
+        out = subprocess.run(['scontrol', 'show', 'hostnames', node_list],
+                             capture_output=True,
+                             text=True,
+                             check=True).stdout.split()
     except (OSError, subprocess.CalledProcessError) as err:
         raise RuntimeError(f'--launcher slurm: cannot expand SLURM_NODELIST={node_list!r} with '
                            f'scontrol ({err}); set MASTER_ADDR to the first node instead') from None
@@ -59,7 +61,9 @@ def slurm_environment(environ=None, num_gpus=None, port=None):
     else:
         local_rank = rank % num_gpus if num_gpus else 0
     return dict(
-        RANK=str(rank), WORLD_SIZE=str(int(environ['SLURM_NTASKS'])), LOCAL_RANK=str(local_rank),
+        RANK=str(rank),
+        WORLD_SIZE=str(int(environ['SLURM_NTASKS'])),
+        LOCAL_RANK=str(local_rank),
         MASTER_ADDR=environ.get('MASTER_ADDR') or _first_host(environ['SLURM_NODELIST']),
         MASTER_PORT=str(port or environ.get('MASTER_PORT') or DEFAULT_MASTER_PORT))
 
@@ -112,8 +116,7 @@ def setup_runtime_cfg(cfg, config_path, work_dir=None, distributed=False):
     if distributed:
         _, world_size = get_dist_info()
         cfg.gpu_ids = range(world_size)
-        cfg.dist_params = dict(cfg.get('dist_params', {}),
-                               backend='nccl' if cfg.device == 'cuda' else 'gloo')
+        cfg.dist_params = dict(cfg.get('dist_params', {}), backend='nccl' if cfg.device == 'cuda' else 'gloo')
     else:
         cfg.gpu_ids = [0]
     return cfg

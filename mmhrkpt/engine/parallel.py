@@ -68,8 +68,7 @@ def wrap_model(model, device, distributed, gpu_ids=(0, ), find_unused_parameters
         if device != 'cuda':
             raise NotImplementedError(f'distributed training on {device!r}: cuda or cpu only')
         local_rank = int(os.environ.get('LOCAL_RANK', 0))
-        return MMDistributedDataParallelCompat(model.cuda(local_rank), device_ids=[local_rank],
-                                               **ddp_args)
+        return MMDistributedDataParallelCompat(model.cuda(local_rank), device_ids=[local_rank], **ddp_args)
     if device == 'cpu':
         return MMDataParallel(model.cpu())
     return build_dp(model, device, device_ids=list(gpu_ids))

@@ -25,8 +25,7 @@ import tempfile
 import torch
 from mmcv.runner import RUNNERS, EpochBasedRunner, IterBasedRunner, get_dist_info
 
-from .checkpoint import (STAGING_PREFIX, check_finite_weights, fsync_file,
-                         remove_stale_staging, replace_latest)
+from .checkpoint import STAGING_PREFIX, check_finite_weights, fsync_file, remove_stale_staging, replace_latest
 from .rng import get_rng_state, set_rng_state
 
 
@@ -60,7 +59,11 @@ class AtomicCheckpointMixin:
             self._rng_snapshot = None
 
     # -------------------------------------------------------------------------------- save
-    def save_checkpoint(self, out_dir, filename_tmpl=None, save_optimizer=True, meta=None,
+    def save_checkpoint(self,
+                        out_dir,
+                        filename_tmpl=None,
+                        save_optimizer=True,
+                        meta=None,
                         create_symlink=True):
         """mmcv's ``save_checkpoint``, atomic, with ``meta['rng_state']``; rank 0 only; refuses
         weights with NaN/inf (FloatingPointError)."""
@@ -125,11 +128,10 @@ class AtomicCheckpointMixin:
             self.meta.pop('rng_state', None)  # a later save writes the state of its own time
         self._resumed_from = checkpoint
         self._rng_to_restore = rng_state
-        self.logger.info(
-            f'resumed from {checkpoint}: epoch {self.epoch}, iter {self.iter}; '
-            + ('random state saved with it, restored when training starts' if rng_state else
-               'no random state in it (not written by an Atomic*Runner): data order and '
-               'augmentation will differ from an uninterrupted run'))
+        self.logger.info(f'resumed from {checkpoint}: epoch {self.epoch}, iter {self.iter}; ' +
+                         ('random state saved with it, restored when training starts' if rng_state else
+                          'no random state in it (not written by an Atomic*Runner): data order and '
+                          'augmentation will differ from an uninterrupted run'))
 
 
 @RUNNERS.register_module()
@@ -153,12 +155,20 @@ class AtomicIterBasedRunner(AtomicCheckpointMixin, IterBasedRunner):
 
     RNG_GUARDED_STAGE = 'after_train_iter'
 
-    def save_checkpoint(self, out_dir, filename_tmpl='iter_{}.pth', meta=None,
-                        save_optimizer=True, create_symlink=True):
+    def save_checkpoint(self,
+                        out_dir,
+                        filename_tmpl='iter_{}.pth',
+                        meta=None,
+                        save_optimizer=True,
+                        create_symlink=True):
         # checkpoints are written from after_train_iter hooks: iteration self.iter + 1 is done
         meta = dict(meta or {}, completed_iters=self.iter + 1)
-        super().save_checkpoint(out_dir, filename_tmpl=filename_tmpl, save_optimizer=save_optimizer,
-                                meta=meta, create_symlink=create_symlink)
+        super().save_checkpoint(
+            out_dir,
+            filename_tmpl=filename_tmpl,
+            save_optimizer=save_optimizer,
+            meta=meta,
+            create_symlink=create_symlink)
 
     def _correct_counters(self, meta):
         completed = meta.get('completed_iters')

@@ -55,6 +55,8 @@ def share_skipped_files(datasets, num_workers):
     for leaf in (leaf for ds in datasets for leaf in leaf_datasets(ds)):
         if isinstance(getattr(leaf, 'skipped_files', None), set):
             prefix = getattr(leaf, 'img_prefix', None)
-            paths = [info['filename'] if prefix is None else os.path.join(prefix, info['filename'])
-                     for info in leaf.data_infos]
+            paths = [
+                info['filename'] if prefix is None else os.path.join(prefix, info['filename'])
+                for info in leaf.data_infos
+            ]
             leaf.skipped_files = SharedFileSet(paths, leaf.skipped_files)

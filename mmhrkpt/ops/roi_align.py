@@ -61,8 +61,9 @@ def _axis_weights(start, length, bins, size, sampling_ratio):
     i = torch.arange(bins, dtype=length.dtype, device=length.device)
     k = torch.arange(num_points, dtype=length.dtype, device=length.device)
     grid_ = grid.clamp(min=1)[:, None, None]
-    pos = (start[:, None, None] + i[None, :, None] * bin_size[:, None, None] +
-           (k[None, None, :] + 0.5) * bin_size[:, None, None] / grid_)
+    pos = (
+        start[:, None, None] + i[None, :, None] * bin_size[:, None, None] +
+        (k[None, None, :] + 0.5) * bin_size[:, None, None] / grid_)
     valid = (k[None, None, :] < grid[:, None, None]) & (pos >= -1.0) & (pos <= size)
     pos = pos.clamp(min=0)
     low = pos.floor().long()
@@ -180,12 +181,10 @@ class TVRoIAlign(nn.Module):
         aligned (bool): continuous coordinates (pixel centres at +0.5), as mmdet's configs use.
     """
 
-    def __init__(self, output_size, spatial_scale=1.0, sampling_ratio=0, pool_mode='avg',
-                 aligned=True):
+    def __init__(self, output_size, spatial_scale=1.0, sampling_ratio=0, pool_mode='avg', aligned=True):
         super().__init__()
         if pool_mode != 'avg':
-            raise ValueError(
-                f"{type(self).__name__} supports pool_mode='avg' only, got {pool_mode!r}")
+            raise ValueError(f"{type(self).__name__} supports pool_mode='avg' only, got {pool_mode!r}")
         self.output_size = _pair(output_size)
         self.spatial_scale = float(spatial_scale)
         self.sampling_ratio = int(sampling_ratio)
@@ -233,8 +232,7 @@ class SparseRoIAlign(TVRoIAlign):
         aligned (bool): continuous coordinates (pixel centres at +0.5), as mmdet's configs use.
     """
 
-    def __init__(self, output_size, spatial_scale=1.0, sampling_ratio=0, pool_mode='avg',
-                 aligned=True):
+    def __init__(self, output_size, spatial_scale=1.0, sampling_ratio=0, pool_mode='avg', aligned=True):
         super().__init__(output_size, spatial_scale, sampling_ratio, pool_mode, aligned)
         if self.sampling_ratio < 0:
             raise ValueError(f'sampling_ratio must be >= 0 (0: adaptive), got {sampling_ratio}')
@@ -249,8 +247,7 @@ class SparseRoIAlign(TVRoIAlign):
         with torch.autocast('cpu', enabled=False):
             work = feats if feats.dtype in _SPARSE_DTYPES else feats.float()
             out = _SparseRoIAlignFunction.apply(work, rois.to(work.dtype), self.output_size,
-                                                self.spatial_scale, self.sampling_ratio,
-                                                self.aligned)
+                                                self.spatial_scale, self.sampling_ratio, self.aligned)
         # under autocast the next layer casts as it needs; otherwise the features' own dtype
         return out if autocast else out.to(feats.dtype)
 

@@ -49,9 +49,12 @@ def mmpose_encoder(keypoints, rois, heatmap_size, sigma, method):
         generator = transforms.TopDownGenerateTarget(
             sigma=sigma, encoding='MSRA', unbiased_encoding=method == 'dark')
         image_extent = image_wh.astype(np.float64)
-    ann_info = dict(image_size=image_wh, heatmap_size=heatmap_wh, num_joints=num_kpts,
-                    joint_weights=np.ones((num_kpts, 1), dtype=np.float32),
-                    use_different_joint_weights=False)
+    ann_info = dict(
+        image_size=image_wh,
+        heatmap_size=heatmap_wh,
+        num_joints=num_kpts,
+        joint_weights=np.ones((num_kpts, 1), dtype=np.float32),
+        use_different_joint_weights=False)
     instances = []
     for kpts, roi in zip(keypoints.double().numpy(), rois.double().numpy()):
         joints = np.zeros((num_kpts, 3), dtype=np.float32)
@@ -88,8 +91,7 @@ def mmpose_decoder(heatmaps, rois, method, kernel=11):
     elif method == 'dark':
         kwargs = dict(post_process='unbiased', kernel=kernel)
     else:
-        kwargs = dict(post_process='default', use_udp=True, target_type='GaussianHeatmap',
-                      kernel=kernel)
+        kwargs = dict(post_process='default', use_udp=True, target_type='GaussianHeatmap', kernel=kernel)
 
     def decode():
         keypoints, scores = evaluation.keypoints_from_heatmaps(maps, center, scale, **kwargs)

@@ -9,7 +9,6 @@ from mmcv.runner import get_dist_info
 
 from .config_check import ConfigError, close_matches, did_you_mean, unknown_type_message
 
-
 _UNKNOWN_TYPE = re.compile(r"""([\w.\-]+)['"\\]* is not in the ([\w\- ]+?) registry""")
 _NO_ATTRIBUTE = re.compile(r"""module '([\w.]+)' has no attribute '(\w+)'""")
 
@@ -72,12 +71,11 @@ def run_reporting_errors(main, *args, **kwargs):
         log_files = []
         for handler in logger.handlers:
             if isinstance(handler, logging.FileHandler):
-                handler.handle(logger.makeRecord(logger.name, logging.ERROR, __file__, 0, message,
-                                                 None, sys.exc_info()))
+                handler.handle(
+                    logger.makeRecord(logger.name, logging.ERROR, __file__, 0, message, None, sys.exc_info()))
                 log_files.append(handler.baseFilename)
         rank, world_size = get_dist_info()
         prefix = f'[rank {rank}] ' if world_size > 1 else ''
-        where = (f'traceback in {log_files[0]}' if log_files else
-                 'MMHRKPT_TRACEBACK=1 shows the traceback')
+        where = (f'traceback in {log_files[0]}' if log_files else 'MMHRKPT_TRACEBACK=1 shows the traceback')
         print(f'{prefix}error: {message}\n({where})', file=sys.stderr, flush=True)
         return 1

@@ -15,8 +15,7 @@ IMG_W, IMG_H = 80, 60
 CROWDPOSE_NAMES = ('left_shoulder', 'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist',
                    'right_wrist', 'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle',
                    'right_ankle', 'head', 'neck')
-CROWDPOSE_SIGMAS = [.079, .079, .072, .072, .062, .062, 0.107, 0.107, .087, .087, .089, .089, .079,
-                    .079]
+CROWDPOSE_SIGMAS = [.079, .079, .072, .072, .062, .062, 0.107, 0.107, .087, .087, .089, .089, .079, .079]
 
 
 def flat_keypoints(num_keypoints, labelled):
@@ -29,12 +28,22 @@ def flat_keypoints(num_keypoints, labelled):
 
 def person(ann_id, image_id, bbox, labelled, num_keypoints=17, iscrowd=0):
     flat = flat_keypoints(num_keypoints, labelled)
-    return dict(id=ann_id, image_id=image_id, category_id=1, bbox=list(bbox), iscrowd=iscrowd,
-                area=float(bbox[2] * bbox[3]), keypoints=flat,
-                num_keypoints=sum(1 for v in flat[2::3] if v > 0))
+    return dict(
+        id=ann_id,
+        image_id=image_id,
+        category_id=1,
+        bbox=list(bbox),
+        iscrowd=iscrowd,
+        area=float(bbox[2] * bbox[3]),
+        keypoints=flat,
+        num_keypoints=sum(1 for v in flat[2::3] if v > 0))
 
 
-def write_coco(root, images, annotations, keypoint_names=COCO_KEYPOINT_NAMES, skeleton=None,
+def write_coco(root,
+               images,
+               annotations,
+               keypoint_names=COCO_KEYPOINT_NAMES,
+               skeleton=None,
                write_images=True):
     """Write ``root/ann.json`` and (if asked) one random image per entry of ``images``.
 

@@ -13,8 +13,14 @@ def export_session(module, args, input_names, dynamic_axes=None, opset=17):
     buffer = io.BytesIO()
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        torch.onnx.export(module, tuple(args), buffer, input_names=list(input_names),
-                          dynamic_axes=dynamic_axes or {}, opset_version=opset, dynamo=False)
+        torch.onnx.export(
+            module,
+            tuple(args),
+            buffer,
+            input_names=list(input_names),
+            dynamic_axes=dynamic_axes or {},
+            opset_version=opset,
+            dynamo=False)
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3

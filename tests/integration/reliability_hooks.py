@@ -26,8 +26,12 @@ class ParameterDigestHook(Hook):
             total += float(data.double().sum())
         metas = runner.data_batch['img_metas'].data[0]
         rank = get_dist_info()[0]
-        row = dict(iter=runner.iter + 1, epoch=runner.epoch + 1, sha1=sha.hexdigest(), sum=total,
-                   files=[m['ori_filename'] for m in metas])
+        row = dict(
+            iter=runner.iter + 1,
+            epoch=runner.epoch + 1,
+            sha1=sha.hexdigest(),
+            sum=total,
+            files=[m['ori_filename'] for m in metas])
         with open(osp.join(runner.work_dir, f'digest_rank{rank}.jsonl'), 'a') as f:
             f.write(json.dumps(row) + '\n')
 

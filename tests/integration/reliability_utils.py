@@ -68,24 +68,33 @@ def write_config(path, max_epochs=2, extra=''):
 def make_data(root, num_train=4, num_val=2, seed=3):
     """Generated people in ``root`` (jpg, 96x96, every person labelled: at this size most are under
     COCO's 32x32 small-person area); returns the ``--cfg-options`` pointing at them."""
-    out = generate_synthetic_coco(root, num_train=num_train, num_val=num_val, seed=seed,
-                                  image_size=IMAGE_SIZE, max_persons=2, min_keypoint_area=0,
-                                  preview=False, progress=False)
-    return out, data_options(out['train']['ann_file'], out['train']['img_prefix'],
-                             out['val']['ann_file'], out['val']['img_prefix'])
+    out = generate_synthetic_coco(
+        root,
+        num_train=num_train,
+        num_val=num_val,
+        seed=seed,
+        image_size=IMAGE_SIZE,
+        max_persons=2,
+        min_keypoint_area=0,
+        preview=False,
+        progress=False)
+    return out, data_options(out['train']['ann_file'], out['train']['img_prefix'], out['val']['ann_file'],
+                             out['val']['img_prefix'])
 
 
 def data_options(train_ann, train_prefix, val_ann, val_prefix):
-    return [f'data.train.ann_file={train_ann}', f'data.train.img_prefix={train_prefix}/',
-            f'data.val.ann_file={val_ann}', f'data.val.img_prefix={val_prefix}/',
-            f'data.test.ann_file={val_ann}', f'data.test.img_prefix={val_prefix}/']
+    return [
+        f'data.train.ann_file={train_ann}', f'data.train.img_prefix={train_prefix}/',
+        f'data.val.ann_file={val_ann}', f'data.val.img_prefix={val_prefix}/', f'data.test.ann_file={val_ann}',
+        f'data.test.img_prefix={val_prefix}/'
+    ]
 
 
 def child_env(**extra):
     """One thread per process (deterministic, and kind to 2 cores); the test hooks importable."""
     env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
-    env['PYTHONPATH'] = os.pathsep.join(
-        [str(HERE), str(ROOT)] + ([env['PYTHONPATH']] if env.get('PYTHONPATH') else []))
+    env['PYTHONPATH'] = os.pathsep.join([str(HERE), str(ROOT)] +
+                                        ([env['PYTHONPATH']] if env.get('PYTHONPATH') else []))
     env.pop('MMHRKPT_TRACEBACK', None)
     env.update(extra)
     return env
@@ -93,33 +102,49 @@ def child_env(**extra):
 
 def train(config, work_dir, options, *args, cwd=None, timeout=600):
     """``python tools/train.py CONFIG --work-dir WORK ARGS --cfg-options OPTIONS``."""
-    cmd = [sys.executable, str(ROOT / 'tools' / 'train.py'), str(config), '--work-dir',
-           str(work_dir), *args, '--cfg-options', *options]
-    return subprocess.run(cmd, cwd=cwd or work_dir.parent, env=child_env(), capture_output=True,
-                          text=True, timeout=timeout)
+    cmd = [
+        sys.executable,
+        str(ROOT / 'tools' / 'train.py'),
+        str(config), '--work-dir',
+        str(work_dir), *args, '--cfg-options', *options
+    ]
+    return subprocess.run(
+        cmd, cwd=cwd or work_dir.parent, env=child_env(), capture_output=True, text=True, timeout=timeout)
 
 
 def dist_train(config, work_dir, options, nproc=2, *args, timeout=600):
     """``bash tools/dist_train.sh CONFIG NPROC ...`` on a free port."""
-    cmd = ['bash', str(ROOT / 'tools' / 'dist_train.sh'), str(config), str(nproc), '--work-dir',
-           str(work_dir), *args, '--cfg-options', *options]
+    cmd = [
+        'bash',
+        str(ROOT / 'tools' / 'dist_train.sh'),
+        str(config),
+        str(nproc), '--work-dir',
+        str(work_dir), *args, '--cfg-options', *options
+    ]
     env = child_env(PORT=str(free_port()), PYTHON=sys.executable)
-    return subprocess.run(cmd, cwd=work_dir.parent, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(cmd, cwd=work_dir.parent, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def dist_train_node(config, work_dir, options, nnodes, node_rank, master_port, *args):
     """Start ``bash tools/dist_train.sh CONFIG 1 ...`` as node ``node_rank`` of ``nnodes`` meeting
     at 127.0.0.1:``master_port``; returns the running process (stdout and stderr to files in
     ``work_dir``'s folder)."""
-    cmd = ['bash', str(ROOT / 'tools' / 'dist_train.sh'), str(config), '1', '--work-dir',
-           str(work_dir), *args, '--cfg-options', *options]
-    env = child_env(PYTHON=sys.executable, NNODES=str(nnodes), NODE_RANK=str(node_rank),
-                    MASTER_ADDR='127.0.0.1', MASTER_PORT=str(master_port))
+    cmd = [
+        'bash',
+        str(ROOT / 'tools' / 'dist_train.sh'),
+        str(config), '1', '--work-dir',
+        str(work_dir), *args, '--cfg-options', *options
+    ]
+    env = child_env(
+        PYTHON=sys.executable,
+        NNODES=str(nnodes),
+        NODE_RANK=str(node_rank),
+        MASTER_ADDR='127.0.0.1',
+        MASTER_PORT=str(master_port))
     env.pop('PORT', None)
     logs = [open(Path(work_dir).parent / f'node{node_rank}.{kind}', 'w') for kind in ('out', 'err')]
-    return subprocess.Popen(cmd, cwd=Path(work_dir).parent, env=env, stdout=logs[0], stderr=logs[1],
-                            text=True)
+    return subprocess.Popen(
+        cmd, cwd=Path(work_dir).parent, env=env, stdout=logs[0], stderr=logs[1], text=True)
 
 
 def free_port():

@@ -41,8 +41,12 @@ def entry(img_id, xy, score):
     kpts = np.concatenate([xy, np.ones((K, 1))], 1)
     x0, y0 = xy.min(0)
     x1, y1 = xy.max(0)
-    return dict(image_id=img_id, category_id=1, keypoints=kpts.reshape(-1).tolist(), score=score,
-                bbox=[float(x0), float(y0), float(x1 - x0), float(y1 - y0)])
+    return dict(
+        image_id=img_id,
+        category_id=1,
+        keypoints=kpts.reshape(-1).tolist(),
+        score=score,
+        bbox=[float(x0), float(y0), float(x1 - x0), float(y1 - y0)])
 
 
 def jitter_shift(sigma, ks):
@@ -59,15 +63,20 @@ def scene(tmp_path_factory):
     root = tmp_path_factory.mktemp('analyze')
     a, b, c = grid(), grid(300.0), grid()
     anns = [annotation(1, 1, a), annotation(2, 1, b, unlabelled=(NAME['neck'], )), annotation(3, 2, c)]
-    ann_file, img_dir = write_coco(root, [(1, '1.png', 640, 480), (2, '2.png', 640, 480)], anns,
-                                   keypoint_names=CROWDPOSE_NAMES)
+    ann_file, img_dir = write_coco(
+        root, [(1, '1.png', 640, 480), (2, '2.png', 640, 480)], anns, keypoint_names=CROWDPOSE_NAMES)
     pred_a = a.copy()
     pred_a[NAME['head'], 0] += jitter_shift(CROWDPOSE_SIGMAS[NAME['head']], 0.7)
     pred_a[[NAME['left_wrist'], NAME['right_wrist']]] = a[[NAME['right_wrist'], NAME['left_wrist']]]
     pred_a[NAME['left_knee']] = b[NAME['left_knee']]
     pred_a[NAME['right_ankle'], 1] += 200
-    results = [entry(1, pred_a, 0.9), entry(1, b, 0.8), entry(2, c, 0.95),
-               entry(2, np.full((K, 2), 600.0) + np.arange(K)[:, None], 0.3)]
+    results = [
+        entry(1, pred_a, 0.9),
+        entry(1, b, 0.8),
+        entry(2, c, 0.95),
+        entry(2,
+              np.full((K, 2), 600.0) + np.arange(K)[:, None], 0.3)
+    ]
     json_file = root / 'results.keypoints.json'
     json_file.write_text(json.dumps(results))
     # the same results as tools/test.py --out writes them: per image (boxes, keypoints) per class,
@@ -75,30 +84,45 @@ def scene(tmp_path_factory):
     pkl = []
     for img_id in (1, 2):
         mine = [r for r in results if r['image_id'] == img_id]
-        boxes = np.array([r['bbox'][:2] + [r['bbox'][0] + r['bbox'][2], r['bbox'][1] + r['bbox'][3],
-                                           r['score']] for r in mine], dtype=np.float32)
+        boxes = np.array([
+            r['bbox'][:2] + [r['bbox'][0] + r['bbox'][2], r['bbox'][1] + r['bbox'][3], r['score']]
+            for r in mine
+        ],
+                         dtype=np.float32)
         kpts = np.array([r['keypoints'] for r in mine], dtype=np.float32).reshape(-1, K, 3)
         kpts[..., :2] += 0.5
         pkl.append(([boxes], [kpts]))
     mmcv.dump(pkl, str(root / 'results.pkl'))
     config = root / 'config.py'
-    config.write_text(CONFIG.format(base=ROOT / 'tests' / 'data' / 'tiny_krcnn.py', ann=ann_file,
-                                    img=img_dir, sigmas=list(CROWDPOSE_SIGMAS)))
-    return dict(root=root, config=str(config), json=str(json_file), pkl=str(root / 'results.pkl'),
-                ann=ann_file, img_dir=img_dir)
+    config.write_text(
+        CONFIG.format(
+            base=ROOT / 'tests' / 'data' / 'tiny_krcnn.py',
+            ann=ann_file,
+            img=img_dir,
+            sigmas=list(CROWDPOSE_SIGMAS)))
+    return dict(
+        root=root,
+        config=str(config),
+        json=str(json_file),
+        pkl=str(root / 'results.pkl'),
+        ann=ann_file,
+        img_dir=img_dir)
 
 
 def _run(args, cwd, ok=True):
     env = dict(os.environ, PYTHONUNBUFFERED='1', PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable] + args, cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run(
+        [sys.executable] + args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     assert (proc.returncode == 0) == ok, proc.stdout[-3000:] + proc.stderr[-5000:]
     return proc
 
 
 def _analyze(scene, results, out):
-    return _run([str(ROOT / 'tools' / 'analysis_tools' / 'analyze_results.py'), scene['config'], results,
-                 '--out-dir', str(out), '--topk', '1'], cwd=scene['root'])
+    return _run([
+        str(ROOT / 'tools' / 'analysis_tools' / 'analyze_results.py'), scene['config'], results, '--out-dir',
+        str(out), '--topk', '1'
+    ],
+                cwd=scene['root'])
 
 
 def read_csv(path):
@@ -142,20 +166,33 @@ def test_error_counts_are_exact(scene, kind):
 def test_results_of_another_dataset_are_refused(scene):
     bad = scene['root'] / 'bad.json'
     bad.write_text(json.dumps([entry(7, grid(), 0.5)]))
-    proc = _run([str(ROOT / 'tools' / 'analysis_tools' / 'analyze_results.py'), scene['config'], str(bad),
-                 '--out-dir', str(scene['root'] / 'bad')], cwd=scene['root'], ok=False)
+    proc = _run([
+        str(ROOT / 'tools' / 'analysis_tools' / 'analyze_results.py'), scene['config'],
+        str(bad), '--out-dir',
+        str(scene['root'] / 'bad')
+    ],
+                cwd=scene['root'],
+                ok=False)
     assert 'image ids [7] are not in the test set' in proc.stderr
     short = scene['root'] / 'short.pkl'
     mmcv.dump([([np.zeros((0, 5))], [np.zeros((0, K, 3))])], str(short))
-    proc = _run([str(ROOT / 'tools' / 'analysis_tools' / 'analyze_results.py'), scene['config'],
-                 str(short), '--out-dir', str(scene['root'] / 'bad')], cwd=scene['root'], ok=False)
+    proc = _run([
+        str(ROOT / 'tools' / 'analysis_tools' / 'analyze_results.py'), scene['config'],
+        str(short), '--out-dir',
+        str(scene['root'] / 'bad')
+    ],
+                cwd=scene['root'],
+                ok=False)
     assert 'has results for 1 images but the test set' in proc.stderr
 
 
 def test_draw_results_on_coco_images(scene):
     out = scene['root'] / 'drawn'
-    _run([str(ROOT / 'tools' / 'misc' / 'draw_results.py'), scene['json'], '--ann-file', scene['ann'],
-          '--img-dir', scene['img_dir'], '--out-dir', str(out), '--config', scene['config']],
+    _run([
+        str(ROOT / 'tools' / 'misc' / 'draw_results.py'), scene['json'], '--ann-file', scene['ann'],
+        '--img-dir', scene['img_dir'], '--out-dir',
+        str(out), '--config', scene['config']
+    ],
          cwd=scene['root'])
     files = sorted(os.path.basename(f) for f in glob.glob(str(out / '*.png')))
     assert files == ['1.png', '2.png']

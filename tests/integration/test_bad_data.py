@@ -13,9 +13,15 @@ from mmhrkpt.datasets import CocoKeypointDataset
 
 
 def _person(ann_id, image_id, bbox, keypoints, iscrowd=0):
-    return dict(id=ann_id, image_id=image_id, category_id=1, bbox=list(bbox), iscrowd=iscrowd,
-                area=float(max(bbox[2], 0) * max(bbox[3], 0)), keypoints=keypoints,
-                num_keypoints=sum(v > 0 for v in keypoints[2::3]))
+    return dict(
+        id=ann_id,
+        image_id=image_id,
+        category_id=1,
+        bbox=list(bbox),
+        iscrowd=iscrowd,
+        area=float(max(bbox[2], 0) * max(bbox[3], 0)),
+        keypoints=keypoints,
+        num_keypoints=sum(v > 0 for v in keypoints[2::3]))
 
 
 def _keypoints(points):
@@ -58,12 +64,19 @@ def _break(out):
     add(3, (40, 20, -8, 30), _keypoints({0: (38, 25)}))  # negative width
     add(3, (5, 5, 20, 40), [0] * 51)  # no labelled keypoint: kept as a box (min_keypoints=0)
     add(4, (0, 0, width, height), [0] * 51, iscrowd=1)  # a crowd region
-    add(4, (30, 10, 40, 60), _keypoints({0: (-15, 20), 1: (width + 30, 25), 5: (50, height + 9),
-                                         6: (45, 40)}))  # keypoints off the image
+    add(4, (30, 10, 40, 60), _keypoints({
+        0: (-15, 20),
+        1: (width + 30, 25),
+        5: (50, height + 9),
+        6: (45, 40)
+    }))  # keypoints off the image
     add(4, (60, 60, 2, 3), _keypoints({0: (61, 61)}))  # a tiny person
     json.dump(coco, open(ann_file, 'w'))
-    return dict(missing=missing, truncated_jpg=truncated_jpg, truncated_png=truncated_png,
-                dropped=dict(zero_area_box=2, crowd=1, no_person=1))
+    return dict(
+        missing=missing,
+        truncated_jpg=truncated_jpg,
+        truncated_png=truncated_png,
+        dropped=dict(zero_area_box=2, crowd=1, no_person=1))
 
 
 def _counts(ann_file, prefix):
@@ -80,8 +93,7 @@ def broken_run(tmp_path_factory):
     broken = _break(out)
     after = _counts(out['train']['ann_file'], out['train']['img_prefix'])
     config = write_config(root / 'tiny.py', max_epochs=2)
-    proc = train(config, root / 'work', options + ['data.workers_per_gpu=1'], '--seed', '0',
-                 '--no-validate')
+    proc = train(config, root / 'work', options + ['data.workers_per_gpu=1'], '--seed', '0', '--no-validate')
     return dict(proc=proc, log=log_text(root / 'work'), before=before, after=after, **broken)
 
 
@@ -91,11 +103,12 @@ def test_training_runs_through(broken_run):
 
 
 def test_dropped_instances_and_images_are_counted_at_load(broken_run):
-    expected = {k: broken_run['before'][k] + broken_run['dropped'].get(k, 0)
-                for k in broken_run['before']}
+    expected = {k: broken_run['before'][k] + broken_run['dropped'].get(k, 0) for k in broken_run['before']}
     assert broken_run['after'] == expected
-    summary = [line for line in broken_run['log'].splitlines()
-               if 'CocoKeypointDataset (train)' in line and 'dropped instances' in line]
+    summary = [
+        line for line in broken_run['log'].splitlines()
+        if 'CocoKeypointDataset (train)' in line and 'dropped instances' in line
+    ]
     assert len(summary) == 1
     for key, value in expected.items():
         assert f'{key}={value}' in summary[0], (key, summary[0])
@@ -111,8 +124,10 @@ def test_each_unreadable_file_is_named_once(broken_run, kind):
 
 
 def test_skipped_files_are_counted(broken_run):
-    named = {line.split("skipping image '")[1].split("'")[0]
-             for line in broken_run['log'].splitlines() if 'skipping image' in line}
+    named = {
+        line.split("skipping image '")[1].split("'")[0]
+        for line in broken_run['log'].splitlines() if 'skipping image' in line
+    }
     assert {broken_run['missing'], broken_run['truncated_png']} <= named
     assert {broken_run['truncated_jpg']} <= named
     assert f'image files skipped in training so far: {len(named)}' in broken_run['log']

@@ -17,8 +17,10 @@ TOOL = str(ROOT / 'tools' / 'analysis_tools' / 'benchmark.py')
 
 # The tiny model the tool tests share.
 TINY_CONFIG = ROOT / 'tests' / 'data' / 'tiny_krcnn.py'
-MACHINE_KEYS = {'date', 'cpu_model', 'cpu_cores', 'torch', 'torch_threads', 'device', 'device_name',
-                'load_average', 'load_average_end'}
+MACHINE_KEYS = {
+    'date', 'cpu_model', 'cpu_cores', 'torch', 'torch_threads', 'device', 'device_name', 'load_average',
+    'load_average_end'
+}
 
 
 @pytest.fixture(scope='module')
@@ -29,8 +31,13 @@ def tiny_config():
 def run_benchmark(args, out):
     """Run the tool, return (its JSON, its stdout)."""
     env = dict(os.environ, PYTHONUNBUFFERED='1')
-    proc = subprocess.run([sys.executable, TOOL] + args + ['--json', str(out)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, TOOL] + args + ['--json', str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     payload = json.loads(Path(out).read_text())
     assert MACHINE_KEYS <= set(payload['machine'])
@@ -47,8 +54,10 @@ def test_codec_matches_mmpose_and_reports_speedups(tmp_path):
                                     tmp_path / 'codec.json')
     assert payload['command'] == 'codec'
     rows = payload['results']
-    assert {(r['operation'], r['method']) for r in rows} == {
-        (op, m) for op in ('encode', 'decode') for m in ('msra', 'dark', 'udp')}
+    assert {(r['operation'], r['method'])
+            for r in rows} == {(op, m)
+                               for op in ('encode', 'decode')
+                               for m in ('msra', 'dark', 'udp')}
     for row in rows:
         assert row['num_rois'] == 8
         assert positive(row['ours_ms']) and positive(row['mmpose_ms']) and positive(row['speedup'])
@@ -63,13 +72,14 @@ def test_codec_matches_mmpose_and_reports_speedups(tmp_path):
 
 
 def test_roi_align_layers_agree_and_are_timed(tmp_path):
-    payload, stdout = run_benchmark(
-        ['roi-align', '--num-rois', '6', '--repeat', '1', '--channels', '4', '--feat-size', '16',
-         '--channels-last', '--device', 'cpu'], tmp_path / 'roi_align.json')
+    payload, stdout = run_benchmark([
+        'roi-align', '--num-rois', '6', '--repeat', '1', '--channels', '4', '--feat-size', '16',
+        '--channels-last', '--device', 'cpu'
+    ], tmp_path / 'roi_align.json')
     rows = payload['results']
     assert {r['layer'] for r in rows} == {'RoIAlign', 'TVRoIAlign', 'SparseRoIAlign'}
-    assert {(tuple(r['output_size']), r['sampling_ratio']) for r in rows} == {
-        ((16, 12), 2), ((16, 12), 0), ((7, 7), 2), ((7, 7), 0)}
+    assert {(tuple(r['output_size']), r['sampling_ratio'])
+            for r in rows} == {((16, 12), 2), ((16, 12), 0), ((7, 7), 2), ((7, 7), 0)}
     for row in rows:
         assert row['num_rois'] == 6 and row['reference'] == 'RoIAlign'
         assert positive(row['forward_ms']) and positive(row['forward_backward_ms'])
@@ -78,9 +88,10 @@ def test_roi_align_layers_agree_and_are_timed(tmp_path):
 
 
 def test_train_reports_throughput_and_memory(tiny_config, tmp_path):
-    payload, stdout = run_benchmark(
-        ['train', tiny_config, '--img-size', '128', '--batch', '2', '--iters', '2', '--warmup', '0',
-         '--device', 'cpu', '--fp16'], tmp_path / 'train.json')
+    payload, stdout = run_benchmark([
+        'train', tiny_config, '--img-size', '128', '--batch', '2', '--iters', '2', '--warmup', '0',
+        '--device', 'cpu', '--fp16'
+    ], tmp_path / 'train.json')
     result = payload['results']
     assert result['fp16'] is False and 'not supported on CPU' in ' '.join(result['notes'])
     ours = result['ours']
@@ -92,9 +103,10 @@ def test_train_reports_throughput_and_memory(tiny_config, tmp_path):
 
 
 def test_train_vs_torchvision_reports_the_ratio(tiny_config, tmp_path):
-    payload, stdout = run_benchmark(
-        ['train', tiny_config, '--img-size', '64', '--batch', '1', '--iters', '1', '--warmup', '0',
-         '--device', 'cpu', '--vs-torchvision'], tmp_path / 'train_tv.json')
+    payload, stdout = run_benchmark([
+        'train', tiny_config, '--img-size', '64', '--batch', '1', '--iters', '1', '--warmup', '0', '--device',
+        'cpu', '--vs-torchvision'
+    ], tmp_path / 'train_tv.json')
     result = payload['results']
     assert result['torchvision_variant'] == 'finetune'
     assert positive(result['torchvision']['images_per_s']) and result['torchvision']['loss_finite']
@@ -104,8 +116,8 @@ def test_train_vs_torchvision_reports_the_ratio(tiny_config, tmp_path):
 
 def test_infer_forces_detections(tiny_config, tmp_path):
     payload, _ = run_benchmark(
-        ['infer', tiny_config, '--img-size', '128', '--iters', '2', '--warmup', '0', '--device',
-         'cpu'], tmp_path / 'infer.json')
+        ['infer', tiny_config, '--img-size', '128', '--iters', '2', '--warmup', '0', '--device', 'cpu'],
+        tmp_path / 'infer.json')
     ours = payload['results']['ours']
     assert positive(ours['latency_ms_median']) and positive(ours['images_per_s'])
     assert ours['latency_ms_p90'] >= ours['latency_ms_median']
@@ -129,17 +141,25 @@ def test_onnx_times_both_runtimes_on_the_same_inputs(tiny_config, tmp_path):
 
 def test_profile_parts_add_up_and_time_data_loading(tiny_config, tmp_path):
     data = tmp_path / 'data'
-    generate_synthetic_coco(data, num_train=2, num_val=1, seed=0, image_size=(96, 96),
-                            min_keypoint_area=0, preview=False, progress=False)
-    payload, stdout = run_benchmark(
-        ['profile', tiny_config, '--img-size', '128', '--iters', '1', '--warmup', '0', '--device',
-         'cpu', '--data-root', str(data)],
-        tmp_path / 'profile.json')
+    generate_synthetic_coco(
+        data,
+        num_train=2,
+        num_val=1,
+        seed=0,
+        image_size=(96, 96),
+        min_keypoint_area=0,
+        preview=False,
+        progress=False)
+    payload, stdout = run_benchmark([
+        'profile', tiny_config, '--img-size', '128', '--iters', '1', '--warmup', '0', '--device', 'cpu',
+        '--data-root',
+        str(data)
+    ], tmp_path / 'profile.json')
     result = payload['results']
     ours = result['ours']
     parts = ours['parts_ms']
-    for part in ('backbone', 'neck', 'rpn', 'box head', 'keypoint head', 'codecs (target encoding)',
-                 'loss', 'backward', 'optimizer step'):
+    for part in ('backbone', 'neck', 'rpn', 'box head', 'keypoint head', 'codecs (target encoding)', 'loss',
+                 'backward', 'optimizer step'):
         assert positive(parts[part]), part
     assert sum(parts.values()) == pytest.approx(ours['parts_sum_ms'])
     assert positive(ours['iteration_ms_median'])
@@ -152,10 +172,11 @@ def test_data_loads_and_evaluates_a_generated_coco_json(tmp_path):
     """The ``data`` mode at a tiny size: the generated file has COCO's structure, both loads and the
     evaluation report their parts (no figure is compared with a time)."""
     work = tmp_path / 'generated'
-    payload, stdout = run_benchmark(
-        ['data', '--num-images', '30', '--num-persons', '90', '--eval-images', '10',
-         '--eval-persons', '25', '--dets-per-image', '4', '--work-dir', str(work)],
-        tmp_path / 'data.json')
+    payload, stdout = run_benchmark([
+        'data', '--num-images', '30', '--num-persons', '90', '--eval-images', '10', '--eval-persons', '25',
+        '--dets-per-image', '4', '--work-dir',
+        str(work)
+    ], tmp_path / 'data.json')
     result = payload['results']
     assert result['train_json']['num_images'] == 30 and result['train_json']['num_persons'] == 90
     load = result['load']
@@ -173,10 +194,13 @@ def test_data_loads_and_evaluates_a_generated_coco_json(tmp_path):
     with open(work / 'person_keypoints_train.json') as f:
         coco = json.load(f)
     assert set(coco) == {'info', 'licenses', 'images', 'annotations', 'categories'}
-    assert set(coco['images'][0]) == {'license', 'file_name', 'coco_url', 'height', 'width',
-                                      'date_captured', 'flickr_url', 'id'}
-    assert set(coco['annotations'][0]) == {'segmentation', 'num_keypoints', 'area', 'iscrowd',
-                                           'keypoints', 'image_id', 'bbox', 'category_id', 'id'}
+    assert set(coco['images'][0]) == {
+        'license', 'file_name', 'coco_url', 'height', 'width', 'date_captured', 'flickr_url', 'id'
+    }
+    assert set(coco['annotations'][0]) == {
+        'segmentation', 'num_keypoints', 'area', 'iscrowd', 'keypoints', 'image_id', 'bbox', 'category_id',
+        'id'
+    }
     (category, ) = coco['categories']
     assert len(category['keypoints']) == 17 and len(category['skeleton']) == 19
     assert all(len(a['keypoints']) == 51 for a in coco['annotations'])
@@ -184,9 +208,10 @@ def test_data_loads_and_evaluates_a_generated_coco_json(tmp_path):
 
 def test_profile_ab_bf16_interleaves_float32_and_bfloat16(tiny_config, tmp_path):
     from mmhrkpt.utils import cpu_bf16_support
-    payload, stdout = run_benchmark(
-        ['profile', tiny_config, '--img-size', '96', '--batch', '1', '--iters', '2', '--warmup', '0',
-         '--device', 'cpu', '--cpu-bf16', 'ab'], tmp_path / 'profile_ab.json')
+    payload, stdout = run_benchmark([
+        'profile', tiny_config, '--img-size', '96', '--batch', '1', '--iters', '2', '--warmup', '0',
+        '--device', 'cpu', '--cpu-bf16', 'ab'
+    ], tmp_path / 'profile_ab.json')
     result = payload['results']
     if not cpu_bf16_support()[0]:
         assert result['cpu_bf16'] == 'off' and 'refused' in ' '.join(result['notes'])

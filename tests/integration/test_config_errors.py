@@ -16,8 +16,7 @@ from mmhrkpt.utils import ConfigError, check_config_types, explain_error
 def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp('config_errors')
     out, options = make_data(root / 'data', num_train=2, num_val=1)
-    return dict(root=root, out=out, options=options,
-                config=write_config(root / 'tiny.py', max_epochs=1))
+    return dict(root=root, out=out, options=options, config=write_config(root / 'tiny.py', max_epochs=1))
 
 
 def _error_lines(proc):
@@ -30,8 +29,10 @@ def test_malformed_annotation_is_one_line_naming_its_id(tiny):
     coco['annotations'][0]['keypoints'] = coco['annotations'][0]['keypoints'][:-3]  # 16 triplets
     bad = tiny['root'] / 'bad.json'
     bad.write_text(json.dumps(coco))
-    options = [o if not o.startswith('data.train.ann_file=') else f'data.train.ann_file={bad}'
-               for o in tiny['options']]
+    options = [
+        o if not o.startswith('data.train.ann_file=') else f'data.train.ann_file={bad}'
+        for o in tiny['options']
+    ]
     proc = train(tiny['config'], tiny['root'] / 'work_bad_json', options)
     assert proc.returncode == 1, describe(proc)
     (line, ) = _error_lines(proc)
@@ -40,8 +41,8 @@ def test_malformed_annotation_is_one_line_naming_its_id(tiny):
 
 
 def test_unknown_model_type_names_the_close_matches(tiny):
-    proc = train(tiny['config'], tiny['root'] / 'work_typo', tiny['options'] +
-                 ['model.roi_head.keypoint_head.type=HeatmapKeypointHed'])
+    proc = train(tiny['config'], tiny['root'] / 'work_typo',
+                 tiny['options'] + ['model.roi_head.keypoint_head.type=HeatmapKeypointHed'])
     assert proc.returncode == 1, describe(proc)
     (line, ) = _error_lines(proc)
     assert "'HeatmapKeypointHed' is not in the models registry" in line
@@ -60,12 +61,11 @@ def test_unknown_types_elsewhere_are_all_listed_before_building(tiny):
     with pytest.raises(ConfigError) as err:
         check_config_types(cfg)
     text = explain_error(err.value)
-    for where, suggestion in (('runner.type', 'AtomicEpochBasedRunner'),
-                              ('data.train.pipeline[2].type', 'KeypointResize'),
-                              ('data.val.pipeline[1].transforms[0].type', 'Resize'),
-                              ('custom_hooks[0].type', 'FiniteLossHook'),
-                              ('lr_config.policy', 'StepLrUpdaterHook'),
-                              ('optimizer.type', 'AdamW')):
+    for where, suggestion in (('runner.type', 'AtomicEpochBasedRunner'), ('data.train.pipeline[2].type',
+                                                                          'KeypointResize'),
+                              ('data.val.pipeline[1].transforms[0].type', 'Resize'), ('custom_hooks[0].type',
+                                                                                      'FiniteLossHook'),
+                              ('lr_config.policy', 'StepLrUpdaterHook'), ('optimizer.type', 'AdamW')):
         assert f'{where}: ' in text and f"'{suggestion}'" in text, (where, text)
     check_config_types(Config.fromfile(tiny['config']))  # the config itself is fine
 

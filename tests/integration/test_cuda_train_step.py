@@ -15,9 +15,14 @@ TINY = Path(__file__).resolve().parents[1] / 'data' / 'tiny_krcnn.py'
 
 def _batch(device, size=128):
     img = torch.randn(2, 3, size, size, device=device)
-    meta = dict(img_shape=(size, size, 3), ori_shape=(size, size, 3), pad_shape=(size, size, 3),
-                scale_factor=np.ones(4, dtype=np.float32), flip=False,
-                batch_input_shape=(size, size), keypoint_flip_pairs=[(1, 2), (3, 4)])
+    meta = dict(
+        img_shape=(size, size, 3),
+        ori_shape=(size, size, 3),
+        pad_shape=(size, size, 3),
+        scale_factor=np.ones(4, dtype=np.float32),
+        flip=False,
+        batch_input_shape=(size, size),
+        keypoint_flip_pairs=[(1, 2), (3, 4)])
     boxes = torch.tensor([[10., 20., 60., 110.], [70., 10., 120., 100.]], device=device)
     g = torch.Generator().manual_seed(0)
     kpts = torch.rand(2, 17, 3, generator=g).to(device)

@@ -18,8 +18,11 @@ TOOLS = ROOT / 'tools' / 'dataset_converters'
 
 
 def run_tool(name, *args):
-    proc = subprocess.run([sys.executable, str(TOOLS / name), *map(str, args)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, str(TOOLS / name), *map(str, args)],
+                          cwd=ROOT,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
     return proc
 
 
@@ -50,15 +53,21 @@ def mpii(tmp_path):
     img_dir = tmp_path / 'images'
     write_image(img_dir, 'a.jpg', (200, 150))
     write_image(img_dir, 'b.jpg', (100, 100))
-    person = dict(x1=41.0, y1=11.0, x2=61.0, y2=31.0, scale=1.2,
-                  objpos=dict(x=50.0, y=60.0),
-                  annopoints=dict(point=struct_array([
-                      mpii_point(0, 31, 121, 1),    # right ankle
-                      mpii_point(9, 51, 21, 1),     # head top
-                      mpii_point(15, 81, 71, 0),    # left wrist, occluded
-                  ])))
-    unannotated = dict(x1=1.0, y1=1.0, x2=5.0, y2=5.0, scale=1.0, objpos=dict(x=3.0, y=3.0),
-                       annopoints=np.zeros((0, 0)))
+    person = dict(
+        x1=41.0,
+        y1=11.0,
+        x2=61.0,
+        y2=31.0,
+        scale=1.2,
+        objpos=dict(x=50.0, y=60.0),
+        annopoints=dict(
+            point=struct_array([
+                mpii_point(0, 31, 121, 1),  # right ankle
+                mpii_point(9, 51, 21, 1),  # head top
+                mpii_point(15, 81, 71, 0),  # left wrist, occluded
+            ])))
+    unannotated = dict(
+        x1=1.0, y1=1.0, x2=5.0, y2=5.0, scale=1.0, objpos=dict(x=3.0, y=3.0), annopoints=np.zeros((0, 0)))
     annolist = struct_array([
         dict(image=dict(name='a.jpg'), annorect=struct_array([person, unannotated])),
         dict(image=dict(name='b.jpg'), annorect=struct_array([unannotated])),
@@ -96,8 +105,7 @@ def test_mpii_mat_to_coco(mpii, tmp_path):
     assert run_tool('mpii2coco.py', mat, img_dir, everything, '--split', 'all').returncode != 0
     write_image(img_dir, 'c.jpg', (64, 200))  # the test image's size is needed too
     assert run_tool('mpii2coco.py', mat, img_dir, everything, '--split', 'all').returncode == 0
-    assert [img['file_name'] for img in json.loads(everything.read_text())['images']] == [
-        'a.jpg', 'c.jpg']
+    assert [img['file_name'] for img in json.loads(everything.read_text())['images']] == ['a.jpg', 'c.jpg']
 
 
 def test_mpii_missing_image_is_named(mpii, tmp_path):
@@ -114,16 +122,21 @@ def aic(tmp_path):
     write_image(img_dir, '0a1b.jpg', (320, 240))
     write_image(img_dir, 'ffe2.jpg', (100, 80))
     k1 = [0, 0, 3] * 14
-    k1[0:3] = [100, 50, 1]       # right shoulder, visible
-    k1[36:39] = [110, 20, 2]     # head top, occluded
-    k1[39:42] = [105, 40, 1]     # neck
+    k1[0:3] = [100, 50, 1]  # right shoulder, visible
+    k1[36:39] = [110, 20, 2]  # head top, occluded
+    k1[39:42] = [105, 40, 1]  # neck
     k2 = [10, 10, 1] * 14
     entries = [
-        dict(url='http://x/0a1b.jpg', image_id='0a1b',
-             keypoint_annotations=dict(human1=k1, human2=k2),
-             human_annotations=dict(human1=[80, 10, 160, 200], human2=[5, 5, 60, 70])),
-        dict(url='http://x/ffe2.jpg', image_id='ffe2', keypoint_annotations=dict(human1=k2),
-             human_annotations=dict(human1=[1, 2, 51, 72])),
+        dict(
+            url='http://x/0a1b.jpg',
+            image_id='0a1b',
+            keypoint_annotations=dict(human1=k1, human2=k2),
+            human_annotations=dict(human1=[80, 10, 160, 200], human2=[5, 5, 60, 70])),
+        dict(
+            url='http://x/ffe2.jpg',
+            image_id='ffe2',
+            keypoint_annotations=dict(human1=k2),
+            human_annotations=dict(human1=[1, 2, 51, 72])),
     ]
     ann_file = tmp_path / 'keypoint_validation_annotations.json'
     ann_file.write_text(json.dumps(entries))
@@ -136,13 +149,13 @@ def test_aic_json_to_coco(aic, tmp_path):
     proc = run_tool('aic2coco.py', ann_file, img_dir, out)
     assert proc.returncode == 0, proc.stderr[-3000:]
     coco = json.loads(out.read_text())
-    assert [(i['id'], i['file_name'], i['width'], i['height']) for i in coco['images']] == [
-        (1, '0a1b.jpg', 320, 240), (2, 'ffe2.jpg', 100, 80)]
+    assert [(i['id'], i['file_name'], i['width'], i['height'])
+            for i in coco['images']] == [(1, '0a1b.jpg', 320, 240), (2, 'ffe2.jpg', 100, 80)]
     first, second, third = coco['annotations']
     assert [a['image_id'] for a in (first, second, third)] == [1, 1, 2]
     assert first['bbox'] == [80, 10, 80, 190] and first['area'] == 80 * 190
     kpts = np.array(first['keypoints']).reshape(14, 3)
-    np.testing.assert_array_equal(kpts[0], [100, 50, 2])   # visible -> 2
+    np.testing.assert_array_equal(kpts[0], [100, 50, 2])  # visible -> 2
     np.testing.assert_array_equal(kpts[12], [110, 20, 1])  # occluded -> 1
     assert (kpts[1:12] == 0).all() and first['num_keypoints'] == 3  # not labelled -> 0, 0, 0
     assert second['num_keypoints'] == 14 and third['bbox'] == [1, 2, 50, 70]

@@ -10,8 +10,8 @@ import pytest
 import torch
 import torch.distributed as dist
 from mmcv.parallel import DataContainer as DC
-from reliability_utils import (ROOT, child_env, describe, dist_train, free_port, json_rows,
-                               make_data, write_config)
+from reliability_utils import (ROOT, child_env, describe, dist_train, free_port, json_rows, make_data,
+                               write_config)
 
 from mmhrkpt.engine import MMDistributedDataParallelCompat
 
@@ -26,9 +26,14 @@ def dist_run(tmp_path_factory):
     out, options = make_data(root / 'data', num_train=NUM_TRAIN)
     config = write_config(root / 'tiny.py', max_epochs=1, extra=DIGEST)
     proc = dist_train(config, root / 'work', options, 2, '--seed', '0')
-    return dict(root=root, work=root / 'work', proc=proc, config=config, options=options,
-                train_images={img['file_name'] for img in json.load(
-                    open(out['train']['ann_file']))['images']})
+    return dict(
+        root=root,
+        work=root / 'work',
+        proc=proc,
+        config=config,
+        options=options,
+        train_images={img['file_name']
+                      for img in json.load(open(out['train']['ann_file']))['images']})
 
 
 def _digests(work, rank):
@@ -57,8 +62,7 @@ def test_the_data_is_sharded(dist_run):
 def test_only_rank_0_writes_logs_and_checkpoints(dist_run):
     work = dist_run['work']
     assert len(list(work.glob('*.log'))) == 1 and len(list(work.glob('*.log.json'))) == 1
-    assert (work / 'epoch_1.pth').exists() and os.path.realpath(work / 'latest.pth').endswith(
-        'epoch_1.pth')
+    assert (work / 'epoch_1.pth').exists() and os.path.realpath(work / 'latest.pth').endswith('epoch_1.pth')
     # the evaluation gathered the results of both ranks (2 val images, one per rank)
     val = [r for r in json_rows(work) if r.get('mode') == 'val']
     assert len(val) == 1 and 'keypoints_AP' in val[0] and 'bbox_mAP' in val[0]
@@ -67,12 +71,19 @@ def test_only_rank_0_writes_logs_and_checkpoints(dist_run):
 
 def test_dist_test_evaluates_on_two_ranks(dist_run):
     eval_dir = dist_run['root'] / 'eval'
-    cmd = ['bash', str(ROOT / 'tools' / 'dist_test.sh'), dist_run['config'],
-           str(dist_run['work'] / 'latest.pth'), '2', '--eval', 'bbox', 'keypoints',
-           '--work-dir', str(eval_dir), '--cfg-options', *dist_run['options']]
-    proc = subprocess.run(cmd, cwd=dist_run['root'], capture_output=True, text=True,
-                          timeout=600, env=child_env(PORT=str(free_port()),
-                                                     PYTHON=sys.executable))
+    cmd = [
+        'bash',
+        str(ROOT / 'tools' / 'dist_test.sh'), dist_run['config'],
+        str(dist_run['work'] / 'latest.pth'), '2', '--eval', 'bbox', 'keypoints', '--work-dir',
+        str(eval_dir), '--cfg-options', *dist_run['options']
+    ]
+    proc = subprocess.run(
+        cmd,
+        cwd=dist_run['root'],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=child_env(PORT=str(free_port()), PYTHON=sys.executable))
     assert proc.returncode == 0, describe(proc)
     (result, ) = list(eval_dir.glob('eval_*.json'))
     metric = json.loads(result.read_text())['metric']
@@ -95,8 +106,7 @@ class _Toy(torch.nn.Module):
 
 @pytest.fixture
 def gloo_world_of_one(tmp_path):
-    dist.init_process_group('gloo', init_method=f"file://{tmp_path / 'store'}", rank=0,
-                            world_size=1)
+    dist.init_process_group('gloo', init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
     yield
     dist.destroy_process_group()
 

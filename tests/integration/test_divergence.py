@@ -9,7 +9,6 @@ from mmcv.runner import load_checkpoint
 from mmdet.models import build_detector
 from reliability_utils import describe, log_text, make_data, train, write_config
 
-
 # lr 2e-3 in epoch 1, 2e27 from epoch 2 on
 ABSURD_LR = "lr_config = dict(_delete_=True, policy='step', step=[1], gamma=1e30)"
 
@@ -28,8 +27,7 @@ def test_stops_with_the_iteration_and_the_loss(diverged):
     assert proc.returncode == 1, describe(proc)
     lines = [line for line in proc.stderr.splitlines() if line.startswith('error: ')]
     assert len(lines) == 1, proc.stderr[-3000:]
-    match = re.search(r'Non-finite loss at iteration (\d+) \(epoch (\d+)\): (.+?)\. Training',
-                      lines[0])
+    match = re.search(r'Non-finite loss at iteration (\d+) \(epoch (\d+)\): (.+?)\. Training', lines[0])
     assert match, lines[0]
     iteration, epoch, losses = int(match.group(1)), int(match.group(2)), match.group(3)
     assert epoch >= 2 and iteration > 2  # epoch 1 (2 iterations) was fine
@@ -47,5 +45,4 @@ def test_the_last_good_checkpoint_loads(diverged):
     model = build_detector(cfg.model)
     checkpoint = load_checkpoint(model, str(work / 'latest.pth'), map_location='cpu', strict=True)
     assert checkpoint['meta']['epoch'] == 1
-    assert all(torch.isfinite(t).all() for t in model.state_dict().values()
-               if t.is_floating_point())
+    assert all(torch.isfinite(t).all() for t in model.state_dict().values() if t.is_floating_point())

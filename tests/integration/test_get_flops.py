@@ -12,8 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope='module')
 def get_flops():
-    spec = importlib.util.spec_from_file_location(
-        'get_flops', ROOT / 'tools' / 'analysis_tools' / 'get_flops.py')
+    spec = importlib.util.spec_from_file_location('get_flops',
+                                                  ROOT / 'tools' / 'analysis_tools' / 'get_flops.py')
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -22,9 +22,16 @@ def get_flops():
 def test_one_conv_head_by_hand(get_flops):
     """One 3x3 conv 8 -> 5 with bias and ReLU on a 4x3 RoI, a 1x1 conv 5 -> 3 with bias:
     9*8*5*12 + 5*12 (conv, bias) + 5*12 (ReLU) + 5*3*12 + 3*12 (1x1 conv, bias) multiply-adds."""
-    head = build_head(dict(type='HeatmapKeypointHead', num_keypoints=3, in_channels=8, roi_feat_size=(4, 3),
-                           num_convs=1, conv_out_channels=5, num_deconvs=0,
-                           codec=dict(type='MSRAHeatmap', heatmap_size=(4, 3), sigma=2.0)))
+    head = build_head(
+        dict(
+            type='HeatmapKeypointHead',
+            num_keypoints=3,
+            in_channels=8,
+            roi_feat_size=(4, 3),
+            num_convs=1,
+            conv_out_channels=5,
+            num_deconvs=0,
+            codec=dict(type='MSRAHeatmap', heatmap_size=(4, 3), sigma=2.0)))
     expected = 9 * 8 * 5 * 12 + 5 * 12 + 5 * 12 + 5 * 3 * 12 + 3 * 12
     assert get_flops.keypoint_head_flops(head) == expected == 4656
     assert not any(hasattr(m, '__flops__') for m in head.modules())  # counter records cleared
@@ -33,9 +40,16 @@ def test_one_conv_head_by_hand(get_flops):
 def test_deconv_head_by_hand(get_flops):
     """A 4x4 stride-2 deconvolution 6 -> 3 (with bias) straight to the heatmaps of a 2x2 RoI: mmcv
     counts 4*4*6*3 per input cell, plus one bias add per output cell."""
-    head = build_head(dict(type='HeatmapKeypointHead', num_keypoints=3, in_channels=6, roi_feat_size=(2, 2),
-                           num_convs=0, num_deconvs=1, deconv_to_heatmaps=True,
-                           codec=dict(type='MSRAHeatmap', heatmap_size=(4, 4), sigma=2.0)))
+    head = build_head(
+        dict(
+            type='HeatmapKeypointHead',
+            num_keypoints=3,
+            in_channels=6,
+            roi_feat_size=(2, 2),
+            num_convs=0,
+            num_deconvs=1,
+            deconv_to_heatmaps=True,
+            codec=dict(type='MSRAHeatmap', heatmap_size=(4, 4), sigma=2.0)))
     assert get_flops.keypoint_head_flops(head) == 4 * 4 * 6 * 3 * 4 + 3 * 16
 
 

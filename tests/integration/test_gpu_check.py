@@ -18,8 +18,11 @@ def run(*args, path_dirs=(), env_extra=None):
     env = dict(os.environ, CUDA_VISIBLE_DEVICES='')
     env['PATH'] = os.pathsep.join([str(d) for d in path_dirs] + [env['PATH']])
     env.update(env_extra or {})
-    return subprocess.run(['bash', str(SCRIPT), *map(str, args)], capture_output=True, text=True,
-                          env=env, timeout=300)
+    return subprocess.run(['bash', str(SCRIPT), *map(str, args)],
+                          capture_output=True,
+                          text=True,
+                          env=env,
+                          timeout=300)
 
 
 def fake_tool(folder, name, script):
@@ -37,10 +40,9 @@ def test_the_script_parses():
 def test_help_and_bad_arguments():
     proc = run('--help')
     assert proc.returncode == 0 and '--skip-setup' in proc.stdout and 'Exit status' in proc.stdout
-    for args, message in ((['--bogus'], "unknown argument '--bogus'"),
-                          (['--iters', 'ten'], '--iters needs a positive integer'),
-                          (['--iters'], '--iters needs a number'),
-                          (['--out'], '--out needs a file')):
+    for args, message in ((['--bogus'], "unknown argument '--bogus'"), (['--iters', 'ten'],
+                                                                        '--iters needs a positive integer'),
+                          (['--iters'], '--iters needs a number'), (['--out'], '--out needs a file')):
         proc = run(*args)
         assert proc.returncode == 2 and message in proc.stderr, (args, proc.stderr)
         assert 'usage:' in proc.stderr
@@ -60,8 +62,8 @@ def test_no_gpu_found_runs_nothing(tmp_path, nvidia_smi):
 def test_a_gpu_torch_cannot_see_is_no_gpu(tmp_path):
     """nvidia-smi lists a GPU but torch sees none (here: a CPU machine with CUDA hidden)."""
     bin_dir = fake_tool(tmp_path / 'bin', 'nvidia-smi', 'echo "GPU 0: NVIDIA H200 (UUID: GPU-0)"\n')
-    proc = run('--skip-setup', '--python', sys.executable, '--work-dir', tmp_path / 'work',
-               path_dirs=[bin_dir])
+    proc = run(
+        '--skip-setup', '--python', sys.executable, '--work-dir', tmp_path / 'work', path_dirs=[bin_dir])
     assert proc.returncode == NO_GPU, proc.stderr
     assert 'torch in' in proc.stderr and 'sees none' in proc.stderr
     assert (tmp_path / 'work' / 'steps.tsv').read_text() == ''  # no step ran
@@ -77,21 +79,21 @@ def test_report_gathers_the_steps(tmp_path):
         '<testsuites><testsuite tests="14" failures="1" errors="0" skipped="0">'
         '<testcase classname="t" name="ok"/><testcase classname="t" name="bad"><failure/></testcase>'
         '</testsuite></testsuites>')
-    rows = [dict(mode='train', iter=i, time=t, loss=2.0 - i / 10, loss_keypoint=0.5, memory=900)
-            for i, t in ((1, 0.5), (2, 0.3), (3, 0.4))] + [dict(mode='val', keypoints_AP=0.1)]
-    (work / 'train_fp16' / '20261201.log.json').write_text(
-        '\n'.join(json.dumps(r) for r in rows) + '\n')
-    (work / 'bench_train_fp16.json').write_text(json.dumps(dict(
-        command='train', machine=dict(device_name='NVIDIA H200'), results=dict(fp16=True))))
+    rows = [
+        dict(mode='train', iter=i, time=t, loss=2.0 - i / 10, loss_keypoint=0.5, memory=900)
+        for i, t in ((1, 0.5), (2, 0.3), (3, 0.4))
+    ] + [dict(mode='val', keypoints_AP=0.1)]
+    (work / 'train_fp16' / '20261201.log.json').write_text('\n'.join(json.dumps(r) for r in rows) + '\n')
+    (work / 'bench_train_fp16.json').write_text(
+        json.dumps(dict(command='train', machine=dict(device_name='NVIDIA H200'), results=dict(fp16=True))))
     out = tmp_path / 'report.json'
-    proc = subprocess.run([sys.executable, str(REPORT), str(work), str(out)], capture_output=True,
-                          text=True)
+    proc = subprocess.run([sys.executable, str(REPORT), str(work), str(out)], capture_output=True, text=True)
     assert proc.returncode == 1  # a step failed
     assert 'failed: bench_infer_fp16' in proc.stdout
     report = json.loads(out.read_text())
     assert report['passed'] is False
-    assert report['steps']['cuda_tests'] == dict(exit_status=0, seconds=61.0,
-                                                 log='cuda_tests.log', passed=True)
+    assert report['steps']['cuda_tests'] == dict(
+        exit_status=0, seconds=61.0, log='cuda_tests.log', passed=True)
     assert report['cuda_tests']['tests'] == 14 and report['cuda_tests']['failed'] == ['t.bad']
     training = report['training']['train_fp16']
     assert training['iterations'] == 3 and training['seconds_per_iter_median'] == 0.4
@@ -103,6 +105,11 @@ def test_report_gathers_the_steps(tmp_path):
 
 def test_an_interpreter_without_torch_is_named(tmp_path):
     bin_dir = fake_tool(tmp_path / 'bin', 'nvidia-smi', 'echo "GPU 0: NVIDIA H200 (UUID: GPU-0)"\n')
-    proc = run('--skip-setup', '--python', tmp_path / 'no-python', '--work-dir', tmp_path / 'work',
-               path_dirs=[bin_dir])
+    proc = run(
+        '--skip-setup',
+        '--python',
+        tmp_path / 'no-python',
+        '--work-dir',
+        tmp_path / 'work',
+        path_dirs=[bin_dir])
     assert proc.returncode == 1 and 'no torch in' in proc.stderr, proc.stderr

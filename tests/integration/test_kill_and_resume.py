@@ -5,8 +5,7 @@ import os
 
 import pytest
 import torch
-from reliability_utils import (KILLED, describe, json_rows, log_text, make_data, train,
-                               write_config)
+from reliability_utils import KILLED, describe, json_rows, log_text, make_data, train, write_config
 
 from mmhrkpt.engine import is_complete_checkpoint
 
@@ -29,8 +28,13 @@ def runs(tmp_path_factory):
     latest_after_kill = os.path.realpath(root / 'resumed' / 'latest.pth')
     # the same work dir, the config without the killer
     resumed = train(config, root / 'resumed', options, *args, '--auto-resume')
-    return dict(root=root, whole=whole, killed=killed, after_kill=after_kill,
-                latest_after_kill=latest_after_kill, resumed=resumed)
+    return dict(
+        root=root,
+        whole=whole,
+        killed=killed,
+        after_kill=after_kill,
+        latest_after_kill=latest_after_kill,
+        resumed=resumed)
 
 
 def test_kill_during_save_leaves_the_previous_checkpoint(runs):
@@ -72,8 +76,10 @@ def test_resumed_run_ends_like_the_uninterrupted_one(runs):
         whole['optimizer']['param_groups'][0]['lr']
     # the weights, bit for bit (one thread, --deterministic)
     assert whole['state_dict'].keys() == resumed['state_dict'].keys()
-    diffs = {k: (whole['state_dict'][k].double() - resumed['state_dict'][k].double()).abs().max()
-             for k in whole['state_dict'] if whole['state_dict'][k].numel()}
+    diffs = {
+        k: (whole['state_dict'][k].double() - resumed['state_dict'][k].double()).abs().max()
+        for k in whole['state_dict'] if whole['state_dict'][k].numel()
+    }
     worst = max(diffs, key=diffs.get)
     assert diffs[worst] == 0, f'max |difference| {float(diffs[worst]):.3g} in {worst}'
     # and the losses of the epoch after the resume

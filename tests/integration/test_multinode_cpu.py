@@ -25,8 +25,7 @@ def two_nodes(tmp_path_factory):
     config = write_config(root / 'tiny.py', max_epochs=1, extra=DIGEST)
     work = root / 'work'
     port = free_port()
-    nodes = [dist_train_node(config, work, options, 2, rank, port, '--seed', '0')
-             for rank in (0, 1)]
+    nodes = [dist_train_node(config, work, options, 2, rank, port, '--seed', '0') for rank in (0, 1)]
     codes = []
     for node in nodes:
         try:
@@ -71,10 +70,15 @@ def test_one_checkpoint_and_one_log(two_nodes):
 
 # ------------------------------------------------------------------------------------- SLURM
 def test_slurm_environment_from_slurm_variables(tmp_path):
-    env = dict(SLURM_PROCID='5', SLURM_NTASKS='8', SLURM_NODELIST='gpu[3-4]', SLURM_LOCALID='1',
-               MASTER_ADDR='10.0.0.3')
-    assert slurm_environment(env, num_gpus=4) == dict(
-        RANK='5', WORLD_SIZE='8', LOCAL_RANK='1', MASTER_ADDR='10.0.0.3', MASTER_PORT='29500')
+    env = dict(
+        SLURM_PROCID='5',
+        SLURM_NTASKS='8',
+        SLURM_NODELIST='gpu[3-4]',
+        SLURM_LOCALID='1',
+        MASTER_ADDR='10.0.0.3')
+    assert slurm_environment(
+        env, num_gpus=4) == dict(
+            RANK='5', WORLD_SIZE='8', LOCAL_RANK='1', MASTER_ADDR='10.0.0.3', MASTER_PORT='29500')
     # no SLURM_LOCALID: the rank modulo the node's GPUs (mmcv's rule), 0 on CPU
     del env['SLURM_LOCALID']
     assert slurm_environment(env, num_gpus=4, port=1234)['LOCAL_RANK'] == '1'
@@ -110,13 +114,21 @@ SLURM_TASK = textwrap.dedent('''
 
 def test_slurm_launcher_starts_the_process_group():
     port = free_port()
-    procs = [subprocess.Popen([sys.executable, '-c', SLURM_TASK], cwd=ROOT, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              env=child_env(SLURM_PROCID=str(rank), SLURM_NTASKS='2',
-                                            SLURM_LOCALID=str(rank), SLURM_NODELIST='localhost',
-                                            MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port),
-                                            CUDA_VISIBLE_DEVICES=''))
-             for rank in (0, 1)]
+    procs = [
+        subprocess.Popen([sys.executable, '-c', SLURM_TASK],
+                         cwd=ROOT,
+                         text=True,
+                         stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE,
+                         env=child_env(
+                             SLURM_PROCID=str(rank),
+                             SLURM_NTASKS='2',
+                             SLURM_LOCALID=str(rank),
+                             SLURM_NODELIST='localhost',
+                             MASTER_ADDR='127.0.0.1',
+                             MASTER_PORT=str(port),
+                             CUDA_VISIBLE_DEVICES='')) for rank in (0, 1)
+    ]
     outs = [proc.communicate(timeout=300) for proc in procs]
     results = sorted(line.split()[1:] for out, _ in outs for line in out.splitlines()
                      if line.startswith('RESULT'))
@@ -131,20 +143,24 @@ def test_slurm_scripts_hand_srun_the_job(tmp_path):
     srun.write_text('#!/bin/sh\nfor a in "$@"; do echo "$a"; done > "$SRUN_LOG"\n')
     srun.chmod(0o755)
     log = tmp_path / 'srun.log'
-    env = child_env(PATH=f"{fake_bin}{os.pathsep}{os.environ['PATH']}", SRUN_LOG=str(log),
-                    GPUS='16', PYTHON='python')
-    subprocess.run(['bash', str(ROOT / 'tools' / 'slurm_train.sh'), 'part', 'job', 'a.py', 'wd',
-                    '--seed', '0'], check=True, env=env)
+    env = child_env(
+        PATH=f"{fake_bin}{os.pathsep}{os.environ['PATH']}", SRUN_LOG=str(log), GPUS='16', PYTHON='python')
+    subprocess.run(
+        ['bash', str(ROOT / 'tools' / 'slurm_train.sh'), 'part', 'job', 'a.py', 'wd', '--seed', '0'],
+        check=True,
+        env=env)
     args = log.read_text().split('\n')
-    assert args[:6] == ['-p', 'part', '--job-name=job', '--gres=gpu:8', '--ntasks=16',
-                        '--ntasks-per-node=8']
+    assert args[:6] == ['-p', 'part', '--job-name=job', '--gres=gpu:8', '--ntasks=16', '--ntasks-per-node=8']
     assert args[args.index('a.py') - 1].endswith('tools/train.py')
-    assert args[args.index('a.py'):-1] == ['a.py', '--work-dir=wd', '--launcher', 'slurm', '--seed',
-                                           '0']
+    assert args[args.index('a.py'):-1] == ['a.py', '--work-dir=wd', '--launcher', 'slurm', '--seed', '0']
     env.update(GPUS_PER_NODE='0', TASKS='4', TASKS_PER_NODE='2')
-    subprocess.run(['bash', str(ROOT / 'tools' / 'slurm_test.sh'), 'part', 'job', 'a.py', 'c.pth',
-                    '--eval', 'keypoints'], check=True, env=env)
+    subprocess.run([
+        'bash',
+        str(ROOT / 'tools' / 'slurm_test.sh'), 'part', 'job', 'a.py', 'c.pth', '--eval', 'keypoints'
+    ],
+                   check=True,
+                   env=env)
     args = log.read_text().split('\n')
     assert '--gres=gpu:8' not in args and '--ntasks=4' in args and '--ntasks-per-node=2' in args
-    assert args[args.index('c.pth') + 1:args.index('c.pth') + 5] == ['--launcher', 'slurm', '--eval',
-                                                                     'keypoints']
+    assert args[args.index('c.pth') + 1:args.index('c.pth') +
+                5] == ['--launcher', 'slurm', '--eval', 'keypoints']

@@ -47,24 +47,36 @@ model = dict(roi_head=dict(
                        num_convs=1, conv_out_channels=16)),
     test_cfg=dict(rcnn=dict(keypoint=dict(rescore=False))))
 """
-CODECS = dict(msra="type='MSRAHeatmap', heatmap_size=(64, 48), sigma=2.0",
-              dark="type='DarkHeatmap', heatmap_size=(64, 48), sigma=2.0, kernel=11",
-              udp="type='UDPHeatmap', heatmap_size=(64, 48), sigma=2.0, kernel=11")
+CODECS = dict(
+    msra="type='MSRAHeatmap', heatmap_size=(64, 48), sigma=2.0",
+    dark="type='DarkHeatmap', heatmap_size=(64, 48), sigma=2.0, kernel=11",
+    udp="type='UDPHeatmap', heatmap_size=(64, 48), sigma=2.0, kernel=11")
 
 
 def _options(data):
-    options = [f'data.{split}.ann_file={data}/annotations/person_keypoints_{name}.json'
-               for split, name in (('train', 'train'), ('val', 'val'), ('test', 'val'))]
-    options += [f'data.{split}.img_prefix={data}/images/{name}/'
-                for split, name in (('train', 'train'), ('val', 'val'), ('test', 'val'))]
+    options = [
+        f'data.{split}.ann_file={data}/annotations/person_keypoints_{name}.json'
+        for split, name in (('train', 'train'), ('val', 'val'), ('test', 'val'))
+    ]
+    options += [
+        f'data.{split}.img_prefix={data}/images/{name}/'
+        for split, name in (('train', 'train'), ('val', 'val'), ('test', 'val'))
+    ]
     # 128 px images at their own size (the synthetic config resizes to 256)
-    return options + [f'data.train.pipeline.2.img_scale=({IMG_SIZE},{IMG_SIZE})',
-                      f'data.test.pipeline.1.img_scale=({IMG_SIZE},{IMG_SIZE})']
+    return options + [
+        f'data.train.pipeline.2.img_scale=({IMG_SIZE},{IMG_SIZE})',
+        f'data.test.pipeline.1.img_scale=({IMG_SIZE},{IMG_SIZE})'
+    ]
 
 
 def _run(args, cwd, check=True):
-    proc = subprocess.run([sys.executable] + [str(a) for a in args], cwd=cwd, capture_output=True, text=True,
-                          timeout=900, env=dict(os.environ, PYTHONUNBUFFERED='1'))
+    proc = subprocess.run(
+        [sys.executable] + [str(a) for a in args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=dict(os.environ, PYTHONUNBUFFERED='1'))
     if check:
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     return proc
@@ -73,16 +85,31 @@ def _run(args, cwd, check=True):
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp('onnx')
-    generate_synthetic_coco(root / 'data', num_train=8, num_val=2, seed=3, image_size=(IMG_SIZE, IMG_SIZE),
-                            min_keypoint_area=0, preview=False, progress=False)
+    generate_synthetic_coco(
+        root / 'data',
+        num_train=8,
+        num_val=2,
+        seed=3,
+        image_size=(IMG_SIZE, IMG_SIZE),
+        min_keypoint_area=0,
+        preview=False,
+        progress=False)
     config = root / 'train_config.py'
     config.write_text(TRAIN_CONFIG.format(base=TINY))
     options = _options(root / 'data')
-    _run([ROOT / 'tools' / 'train.py', config, '--work-dir', root / 'work', '--seed', '0', '--no-validate',
-          '--cfg-options'] + options, cwd=root)
+    _run(
+        [
+            ROOT / 'tools' / 'train.py', config, '--work-dir', root / 'work', '--seed', '0', '--no-validate',
+            '--cfg-options'
+        ] + options,
+        cwd=root)
     images = sorted(glob.glob(str(root / 'data' / 'images' / 'val' / '*.jpg')))
-    return dict(root=root, config=config, checkpoint=root / 'work' / 'latest.pth', images=images,
-                options=dict(o.split('=', 1) for o in options))
+    return dict(
+        root=root,
+        config=config,
+        checkpoint=root / 'work' / 'latest.pth',
+        images=images,
+        options=dict(o.split('=', 1) for o in options))
 
 
 def _model(config, checkpoint, options, **overrides):
@@ -95,8 +122,8 @@ def _export(model, path, example, dynamic=False):
     from mmhrkpt.deployment import export_onnx, model_meta
     from mmhrkpt.deployment.onnx_detector import create_session
     meta = model_meta(model.cfg, model)
-    export_onnx(model, str(path), torch.from_numpy(example), meta, dynamic=dynamic,
-                flip_pairs=meta['flip_pairs'])
+    export_onnx(
+        model, str(path), torch.from_numpy(example), meta, dynamic=dynamic, flip_pairs=meta['flip_pairs'])
     return create_session(str(path)), meta
 
 
@@ -207,9 +234,13 @@ def test_tool_verifies_and_writes_standard_onnx_with_metadata(trained, tmp_path)
     import onnx
     out = tmp_path / 'tool.onnx'
     options = [f'{k}={v}' for k, v in trained['options'].items()]
-    proc = _run([ROOT / 'tools' / 'deployment' / 'pytorch2onnx.py', trained['config'], trained['checkpoint'],
-                 '--output-file', out, '--shape', IMG_SIZE, IMG_SIZE, '--input-img', trained['images'][0],
-                 '--verify', '--cfg-options'] + options, cwd=tmp_path)
+    proc = _run(
+        [
+            ROOT / 'tools' / 'deployment' / 'pytorch2onnx.py', trained['config'], trained['checkpoint'],
+            '--output-file', out, '--shape', IMG_SIZE, IMG_SIZE, '--input-img', trained['images'][0],
+            '--verify', '--cfg-options'
+        ] + options,
+        cwd=tmp_path)
     assert 'PASS' in proc.stdout and 'flip test: off in the config' in proc.stdout
     model = onnx.load(str(out))
     assert [i.name for i in model.graph.input] == ['input', 'img_shape']
@@ -224,9 +255,13 @@ def test_tool_verifies_and_writes_standard_onnx_with_metadata(trained, tmp_path)
     assert props['test_scale'] == f'[{IMG_SIZE}, {IMG_SIZE}]'
 
     # a bad input fails with the reason, not a traceback
-    proc = _run([ROOT / 'tools' / 'deployment' / 'pytorch2onnx.py', trained['config'], trained['checkpoint'],
-                 '--output-file', out, '--shape', 100, 100, '--cfg-options'] + options, cwd=tmp_path,
-                check=False)
+    proc = _run(
+        [
+            ROOT / 'tools' / 'deployment' / 'pytorch2onnx.py', trained['config'], trained['checkpoint'],
+            '--output-file', out, '--shape', 100, 100, '--cfg-options'
+        ] + options,
+        cwd=tmp_path,
+        check=False)
     assert proc.returncode != 0 and 'size_divisor 32' in proc.stderr
 
 
@@ -251,18 +286,27 @@ def test_detector_and_demo_match_the_pytorch_backend(trained, tmp_path):
         xy = expected['keypoints'][..., :2]
         inside = np.all((xy >= region[..., :2]) & (xy <= region[..., 2:]), axis=-1)
         assert inside.mean() > 0.99
-        np.testing.assert_allclose(result['keypoints'][inside][:, :2], expected['keypoints'][inside][:, :2],
-                                   rtol=0, atol=1e-3 * IMG_SIZE)
+        np.testing.assert_allclose(
+            result['keypoints'][inside][:, :2],
+            expected['keypoints'][inside][:, :2],
+            rtol=0,
+            atol=1e-3 * IMG_SIZE)
 
     demo = ROOT / 'demo' / 'image_demo.py'
-    onnx_out = _run([demo, trained['images'][0], tmp_path / 'det.onnx', '--backend', 'onnxruntime',
-                     '--out-file', tmp_path / 'onnx.png', '--score-thr', 0], cwd=tmp_path).stdout
+    onnx_out = _run([
+        demo, trained['images'][0], tmp_path / 'det.onnx', '--backend', 'onnxruntime', '--out-file',
+        tmp_path / 'onnx.png', '--score-thr', 0
+    ],
+                    cwd=tmp_path).stdout
     config = tmp_path / 'demo_config.py'  # the demo takes no --cfg-options: the options written in
     cfg = mmcv.Config.fromfile(str(trained['config']))
     cfg.merge_from_dict({k: eval(v) if k.endswith('img_scale') else v for k, v in trained['options'].items()})
     cfg.dump(str(config))
-    torch_out = _run([demo, trained['images'][0], config, trained['checkpoint'], '--out-file',
-                      tmp_path / 'torch.png', '--score-thr', 0], cwd=tmp_path).stdout
+    torch_out = _run([
+        demo, trained['images'][0], config, trained['checkpoint'], '--out-file', tmp_path / 'torch.png',
+        '--score-thr', 0
+    ],
+                     cwd=tmp_path).stdout
     persons = [out.strip().splitlines()[-1].split(' persons')[0] for out in (onnx_out, torch_out)]
     assert persons[0] == persons[1] and int(persons[0]) > 0
     assert (tmp_path / 'onnx.png').stat().st_size > 1000

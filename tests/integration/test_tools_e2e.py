@@ -39,8 +39,8 @@ auto_scale_lr = dict(base_batch_size={base_batch})
 
 def _run(args, cwd, ok=True, **env_vars):
     env = dict(os.environ, PYTHONUNBUFFERED='1', PYTHONPATH=str(ROOT), **env_vars)
-    proc = subprocess.run([sys.executable] + args, cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=900)
+    proc = subprocess.run(
+        [sys.executable] + args, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
     assert (proc.returncode == 0) == ok, proc.stdout[-3000:] + proc.stderr[-5000:]
     return proc
 
@@ -49,21 +49,42 @@ def _run(args, cwd, ok=True, **env_vars):
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp('tools')
     data = root / 'data'
-    generate_synthetic_coco(data, num_train=4, num_val=NUM_VAL, seed=5, image_size=(128, 128),
-                            min_keypoint_area=0, preview=False, progress=False)
+    generate_synthetic_coco(
+        data,
+        num_train=4,
+        num_val=NUM_VAL,
+        seed=5,
+        image_size=(128, 128),
+        min_keypoint_area=0,
+        preview=False,
+        progress=False)
     config = root / 'tiny_config.py'
-    config.write_text(TINY_CONFIG.format(base=ROOT / 'tests' / 'data' / 'tiny_krcnn.py', batch=BATCH,
-                                         base_batch=BASE_BATCH))
+    config.write_text(
+        TINY_CONFIG.format(
+            base=ROOT / 'tests' / 'data' / 'tiny_krcnn.py', batch=BATCH, base_batch=BASE_BATCH))
     options = []
     for split, name in (('train', 'train'), ('val', 'val'), ('test', 'val')):
-        options += [f'data.{split}.ann_file={data}/annotations/person_keypoints_{name}.json',
-                    f'data.{split}.img_prefix={data}/images/{name}/']
+        options += [
+            f'data.{split}.ann_file={data}/annotations/person_keypoints_{name}.json',
+            f'data.{split}.img_prefix={data}/images/{name}/'
+        ]
     work = root / 'work'
-    proc = _run([str(ROOT / 'tools' / 'train.py'), str(config), '--work-dir', str(work), '--seed', '0',
-                 '--auto-scale-lr', '--cfg-options'] + options, cwd=root)
-    return dict(root=root, data=data, config=str(config), options=options, work=work,
-                checkpoint=str(work / 'latest.pth'), log=glob.glob(str(work / '*.log.json'))[0],
-                train_out=proc.stdout + proc.stderr)
+    proc = _run(
+        [
+            str(ROOT / 'tools' / 'train.py'),
+            str(config), '--work-dir',
+            str(work), '--seed', '0', '--auto-scale-lr', '--cfg-options'
+        ] + options,
+        cwd=root)
+    return dict(
+        root=root,
+        data=data,
+        config=str(config),
+        options=options,
+        work=work,
+        checkpoint=str(work / 'latest.pth'),
+        log=glob.glob(str(work / '*.log.json'))[0],
+        train_out=proc.stdout + proc.stderr)
 
 
 def _log_rows(path):
@@ -77,8 +98,7 @@ def test_tensorboard_gets_losses_lr_and_ap(trained):
     acc = EventAccumulator(events[0])
     acc.Reload()
     tags = set(acc.Tags()['scalars'])
-    assert {'train/loss', 'train/loss_keypoint', 'learning_rate', 'val/keypoints_AP',
-            'val/bbox_mAP'} <= tags
+    assert {'train/loss', 'train/loss_keypoint', 'learning_rate', 'val/keypoints_AP', 'val/bbox_mAP'} <= tags
     rows = _log_rows(trained['log'])
     logged_ap = [r['keypoints_AP'] for r in rows if r.get('mode') == 'val']
     assert len(logged_ap) == 2
@@ -97,21 +117,31 @@ def test_auto_scale_lr_scales_and_logs(trained):
 def test_auto_scale_lr_needs_a_base_batch_size(trained, tmp_path):
     config = tmp_path / 'no_base.py'
     config.write_text(f"_base_ = '{trained['config']}'\nauto_scale_lr = dict(_delete_=True, enable=False)\n")
-    proc = _run([str(ROOT / 'tools' / 'train.py'), str(config), '--work-dir', str(tmp_path / 'w'),
-                 '--auto-scale-lr'], cwd=tmp_path, ok=False)
+    proc = _run(
+        [str(ROOT / 'tools' / 'train.py'),
+         str(config), '--work-dir',
+         str(tmp_path / 'w'), '--auto-scale-lr'],
+        cwd=tmp_path,
+        ok=False)
     assert '--auto-scale-lr needs auto_scale_lr.base_batch_size' in proc.stderr
 
 
 def test_cal_train_time(trained):
-    proc = _run([str(ROOT / 'tools' / 'analysis_tools' / 'analyze_logs.py'), 'cal_train_time',
-                 trained['log'], '--include-outliers'], cwd=trained['root'])
+    proc = _run([
+        str(ROOT / 'tools' / 'analysis_tools' / 'analyze_logs.py'), 'cal_train_time', trained['log'],
+        '--include-outliers'
+    ],
+                cwd=trained['root'])
     times = [r['time'] for r in _log_rows(trained['log']) if r.get('mode') == 'train']
     assert f'average iter time: {np.mean(times):.4f} s/iter' in proc.stdout
     assert 'slowest epoch' in proc.stdout and 'fastest epoch' in proc.stdout
     assert 'time std over epochs' in proc.stdout
     # plot_curve keeps working on the same log
-    _run([str(ROOT / 'tools' / 'analysis_tools' / 'analyze_logs.py'), 'plot_curve', trained['log'],
-          '--keys', 'loss', 'keypoints_AP', '--out', str(trained['work'] / 'curves.png')],
+    _run([
+        str(ROOT / 'tools' / 'analysis_tools' / 'analyze_logs.py'), 'plot_curve', trained['log'], '--keys',
+        'loss', 'keypoints_AP', '--out',
+        str(trained['work'] / 'curves.png')
+    ],
          cwd=trained['root'])
     assert (trained['work'] / 'curves.png').stat().st_size > 1000
 
@@ -143,9 +173,14 @@ def test_video_demo_and_draw_results(trained, video):
     out, out_json = trained['root'] / 'demo' / 'out.mp4', trained['root'] / 'demo' / 'out.json'
     # one thread here and there: the untrained model's flat heatmaps decode differently when float
     # sums are split differently
-    proc = _run([str(ROOT / 'demo' / 'video_demo.py'), video['path'], trained['config'],
-                 trained['checkpoint'], '--out', str(out), '--json', str(out_json), '--score-thr', '0'],
-                cwd=trained['root'], OMP_NUM_THREADS='1')
+    proc = _run([
+        str(ROOT / 'demo' / 'video_demo.py'), video['path'], trained['config'], trained['checkpoint'],
+        '--out',
+        str(out), '--json',
+        str(out_json), '--score-thr', '0'
+    ],
+                cwd=trained['root'],
+                OMP_NUM_THREADS='1')
     assert 'time per frame: decode' in proc.stdout and 'model' in proc.stdout
     assert 'frames/s' in proc.stdout
     (count, fps, size), _ = _video_info(str(out))
@@ -153,8 +188,9 @@ def test_video_demo_and_draw_results(trained, video):
     frames = [json.loads(line) for line in open(out_json)]
     assert [f['frame_id'] for f in frames] == list(range(video['num_frames']))
     assert [f['time_s'] for f in frames] == [round(i / FPS, 4) for i in range(video['num_frames'])]
-    assert all(len(p['bbox']) == 4 and np.asarray(p['keypoints']).shape == (17, 3)
-               for f in frames for p in f['persons'])
+    assert all(
+        len(p['bbox']) == 4 and np.asarray(p['keypoints']).shape == (17, 3) for f in frames
+        for p in f['persons'])
     # the first entry is the model's result on the first decoded frame, in its pixels
     from mmhrkpt.apis import inference_model, init_model
     options = dict(o.split('=', 1) for o in trained['options'])
@@ -169,20 +205,27 @@ def test_video_demo_and_draw_results(trained, video):
     assert len(frames[0]['persons']) == len(result['scores']) > 0
     # the file keeps 2 decimals of a box and 4 of a keypoint
     np.testing.assert_allclose([p['bbox'] for p in frames[0]['persons']], result['bboxes'], atol=0.006)
-    np.testing.assert_allclose([p['keypoints'] for p in frames[0]['persons']], result['keypoints'],
-                               atol=1e-4)
+    np.testing.assert_allclose([p['keypoints'] for p in frames[0]['persons']], result['keypoints'], atol=1e-4)
 
     drawn = trained['root'] / 'drawn_frames'
-    _run([str(ROOT / 'tools' / 'misc' / 'draw_results.py'), str(out_json), '--video', video['path'],
-          '--out-dir', str(drawn), '--score-thr', '0', '--max-num', '3'], cwd=trained['root'])
+    _run([
+        str(ROOT / 'tools' / 'misc' / 'draw_results.py'),
+        str(out_json), '--video', video['path'], '--out-dir',
+        str(drawn), '--score-thr', '0', '--max-num', '3'
+    ],
+         cwd=trained['root'])
     files = sorted(os.path.basename(f) for f in glob.glob(str(drawn / '*.png')))
     assert files == ['frame_000000.png', 'frame_000001.png', 'frame_000002.png']
     # a crash mid-line leaves a partial last line: everything before it is still read
     cut = trained['root'] / 'cut.json'
     text = open(out_json).read()
     cut.write_text(text[:text.index('\n', len(text) // 2) + 20])
-    _run([str(ROOT / 'tools' / 'misc' / 'draw_results.py'), str(cut), '--video', video['path'],
-          '--out-dir', str(trained['root'] / 'drawn_cut')], cwd=trained['root'])
+    _run([
+        str(ROOT / 'tools' / 'misc' / 'draw_results.py'),
+        str(cut), '--video', video['path'], '--out-dir',
+        str(trained['root'] / 'drawn_cut')
+    ],
+         cwd=trained['root'])
 
 
 def test_video_demo_bad_inputs(trained, tmp_path):
@@ -192,14 +235,15 @@ def test_video_demo_bad_inputs(trained, tmp_path):
     writer = cv2.VideoWriter(empty, cv2.VideoWriter_fourcc(*'mp4v'), FPS, (64, 64))
     writer.release()
     cases = [([str(tmp_path / 'missing.mp4')], 'missing.mp4 does not exist'),
-             ([str(garbage)], 'OpenCV cannot decode it'),
-             ([empty], None),
-             ([], 'camera 99')]
+             ([str(garbage)], 'OpenCV cannot decode it'), ([empty], None), ([], 'camera 99')]
     for source, message in cases:
         extra = ['--camera-id', '99'] if not source else []
-        proc = _run([str(ROOT / 'demo' / 'video_demo.py')] + source +
-                    [trained['config'], 'no_checkpoint.pth', '--json', str(tmp_path / 'x.json')] + extra,
-                    cwd=tmp_path, ok=False)
+        proc = _run(
+            [str(ROOT / 'demo' / 'video_demo.py')] + source +
+            [trained['config'], 'no_checkpoint.pth', '--json',
+             str(tmp_path / 'x.json')] + extra,
+            cwd=tmp_path,
+            ok=False)
         errors = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
         assert len(errors) == 1 and 'Traceback' not in proc.stderr, proc.stderr
         assert (message or 'empty.mp4') in errors[0]
@@ -208,20 +252,33 @@ def test_video_demo_bad_inputs(trained, tmp_path):
 def test_analyze_results_on_test_outputs(trained):
     root, work = trained['root'], trained['work']
     test_py = str(ROOT / 'tools' / 'test.py')
-    _run([test_py, trained['config'], trained['checkpoint'], '--out', str(work / 'results.pkl'),
-          '--eval', 'keypoints', '--work-dir', str(work / 'eval'), '--cfg-options'] + trained['options'],
-         cwd=root)
+    _run(
+        [
+            test_py, trained['config'], trained['checkpoint'], '--out',
+            str(work / 'results.pkl'), '--eval', 'keypoints', '--work-dir',
+            str(work / 'eval'), '--cfg-options'
+        ] + trained['options'],
+        cwd=root)
     metric = json.load(open(glob.glob(str(work / 'eval' / 'eval_*.json'))[0]))['metric']
     prefix = work / 'formatted' / 'val'
     (work / 'formatted').mkdir()
-    _run([test_py, trained['config'], trained['checkpoint'], '--format-only', '--eval-options',
-          f'jsonfile_prefix={prefix}', '--cfg-options'] + trained['options'], cwd=root)
+    _run(
+        [
+            test_py, trained['config'], trained['checkpoint'], '--format-only', '--eval-options',
+            f'jsonfile_prefix={prefix}', '--cfg-options'
+        ] + trained['options'],
+        cwd=root)
     tool = str(ROOT / 'tools' / 'analysis_tools' / 'analyze_results.py')
     tables = {}
     for name, results in (('pkl', work / 'results.pkl'), ('json', f'{prefix}.keypoints.json')):
         out = work / f'analysis_{name}'
-        _run([tool, trained['config'], str(results), '--out-dir', str(out), '--topk', '2',
-              '--score-thr', '0', '--cfg-options'] + trained['options'], cwd=root)
+        _run(
+            [
+                tool, trained['config'],
+                str(results), '--out-dir',
+                str(out), '--topk', '2', '--score-thr', '0', '--cfg-options'
+            ] + trained['options'],
+            cwd=root)
         tables[name] = (out / 'errors.csv').read_text()
         rows = list(__import__('csv').DictReader(open(out / 'errors.csv')))
         assert len(rows) == 17 + 1
@@ -234,15 +291,22 @@ def test_analyze_results_on_test_outputs(trained):
     assert tables['pkl'] == tables['json']
 
     drawn = work / 'drawn_coco'
-    _run([str(ROOT / 'tools' / 'misc' / 'draw_results.py'), f'{prefix}.keypoints.json', '--ann-file',
-          str(trained['data'] / 'annotations' / 'person_keypoints_val.json'), '--img-dir',
-          str(trained['data'] / 'images' / 'val'), '--out-dir', str(drawn), '--score-thr', '0'], cwd=root)
+    _run([
+        str(ROOT / 'tools' / 'misc' / 'draw_results.py'), f'{prefix}.keypoints.json', '--ann-file',
+        str(trained['data'] / 'annotations' / 'person_keypoints_val.json'), '--img-dir',
+        str(trained['data'] / 'images' / 'val'), '--out-dir',
+        str(drawn), '--score-thr', '0'
+    ],
+         cwd=root)
     assert len(glob.glob(str(drawn / '*.png'))) == NUM_VAL
 
 
 def test_get_flops_cli(trained):
-    proc = _run([str(ROOT / 'tools' / 'analysis_tools' / 'get_flops.py'), trained['config'], '--shape',
-                 '100', '120', '--num-rois', '10'], cwd=trained['root'])
+    proc = _run([
+        str(ROOT / 'tools' / 'analysis_tools' / 'get_flops.py'), trained['config'], '--shape', '100', '120',
+        '--num-rois', '10'
+    ],
+                cwd=trained['root'])
     assert 'input (3, 128, 128) (padded from (100, 120))' in proc.stdout
     for part in ('backbone', 'neck', 'rpn_head', 'bbox_head', 'keypoint_head per RoI',
                  'keypoint_head x 10 RoIs', 'total (10 keypoint RoIs)',

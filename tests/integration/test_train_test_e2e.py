@@ -32,22 +32,31 @@ custom_hooks = [
 def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp('e2e')
     # tiny images: label every person (by default people under 32x32 of area get no keypoints)
-    generate_synthetic_coco(root / 'data', num_train=4, num_val=2, seed=3, image_size=(128, 128),
-                            min_keypoint_area=0, preview=False, progress=False)
+    generate_synthetic_coco(
+        root / 'data',
+        num_train=4,
+        num_val=2,
+        seed=3,
+        image_size=(128, 128),
+        min_keypoint_area=0,
+        preview=False,
+        progress=False)
     config = root / 'tiny_config.py'
     config.write_text(TINY_CONFIG.format(base=ROOT / 'tests' / 'data' / 'tiny_krcnn.py'))
     data = root / 'data'
     options = []
     for split, name in (('train', 'train'), ('val', 'val'), ('test', 'val')):
-        options += [f'data.{split}.ann_file={data}/annotations/person_keypoints_{name}.json',
-                    f'data.{split}.img_prefix={data}/images/{name}/']
+        options += [
+            f'data.{split}.ann_file={data}/annotations/person_keypoints_{name}.json',
+            f'data.{split}.img_prefix={data}/images/{name}/'
+        ]
     return dict(root=root, config=str(config), options=options)
 
 
 def _run(args, cwd):
     env = dict(os.environ, PYTHONUNBUFFERED='1')
-    proc = subprocess.run([sys.executable] + args, cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable] + args, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     return proc.stdout + proc.stderr
 
@@ -55,8 +64,12 @@ def _run(args, cwd):
 @pytest.fixture(scope='module')
 def trained(tiny):
     work = tiny['root'] / 'work'
-    out = _run([str(ROOT / 'tools' / 'train.py'), tiny['config'], '--work-dir', str(work),
-                '--seed', '0', '--cfg-options'] + tiny['options'], cwd=tiny['root'])
+    out = _run(
+        [
+            str(ROOT / 'tools' / 'train.py'), tiny['config'], '--work-dir',
+            str(work), '--seed', '0', '--cfg-options'
+        ] + tiny['options'],
+        cwd=tiny['root'])
     return dict(tiny, work=work, train_out=out)
 
 
@@ -87,11 +100,14 @@ def test_checkpoints_carry_classes_and_keypoint_meta(trained):
 
 
 def test_test_eval_prints_tables_and_metrics(trained):
-    out = _run([str(ROOT / 'tools' / 'test.py'), trained['config'],
-                str(trained['work'] / 'latest.pth'), '--eval', 'bbox', 'keypoints',
-                '--work-dir', str(trained['work'] / 'eval'), '--show-dir',
-                str(trained['work'] / 'show'), '--cfg-options'] + trained['options'],
-               cwd=trained['root'])
+    out = _run(
+        [
+            str(ROOT / 'tools' / 'test.py'), trained['config'],
+            str(trained['work'] / 'latest.pth'), '--eval', 'bbox', 'keypoints', '--work-dir',
+            str(trained['work'] / 'eval'), '--show-dir',
+            str(trained['work'] / 'show'), '--cfg-options'
+        ] + trained['options'],
+        cwd=trained['root'])
     assert 'keypoints_AP' in out and 'bbox_mAP' in out
     assert 'Average Precision' in out  # pycocotools' table
     evals = glob.glob(str(trained['work'] / 'eval' / 'eval_*.json'))
@@ -106,9 +122,13 @@ def test_test_eval_prints_tables_and_metrics(trained):
 def test_test_format_only_writes_coco_results(trained):
     prefix = trained['work'] / 'results' / 'val'
     (trained['work'] / 'results').mkdir(exist_ok=True)
-    _run([str(ROOT / 'tools' / 'test.py'), trained['config'], str(trained['work'] / 'latest.pth'),
-          '--format-only', '--eval-options', f'jsonfile_prefix={prefix}', '--cfg-options'] +
-         trained['options'], cwd=trained['root'])
+    _run(
+        [
+            str(ROOT / 'tools' / 'test.py'), trained['config'],
+            str(trained['work'] / 'latest.pth'), '--format-only', '--eval-options',
+            f'jsonfile_prefix={prefix}', '--cfg-options'
+        ] + trained['options'],
+        cwd=trained['root'])
     bbox = json.load(open(f'{prefix}.bbox.json'))
     kpts = json.load(open(f'{prefix}.keypoints.json'))
     assert isinstance(bbox, list) and isinstance(kpts, list)
@@ -123,8 +143,8 @@ def test_inference_api_on_one_image(trained):
 
     from mmhrkpt.apis import inference_model, init_model
     options = dict(o.split('=', 1) for o in trained['options'])
-    model = init_model(trained['config'], str(trained['work'] / 'latest.pth'), device='cpu',
-                       cfg_options=options)
+    model = init_model(
+        trained['config'], str(trained['work'] / 'latest.pth'), device='cpu', cfg_options=options)
     img = sorted(glob.glob(str(trained['root'] / 'data' / 'images' / 'val' / '*')))[0]
     for source in (img, __import__('mmcv').imread(img)):
         result = inference_model(model, source)
@@ -138,20 +158,36 @@ def test_inference_api_on_one_image(trained):
 def test_image_demo_analyze_logs_browse_and_draw_tools(trained):
     work, root = trained['work'], trained['root']
     img = sorted(glob.glob(str(root / 'data' / 'images' / 'val' / '*')))[0]
-    out = _run([str(ROOT / 'demo' / 'image_demo.py'), img, trained['config'],
-                str(work / 'latest.pth'), '--out-file', str(work / 'demo.png')], cwd=root)
+    out = _run([
+        str(ROOT / 'demo' / 'image_demo.py'), img, trained['config'],
+        str(work / 'latest.pth'), '--out-file',
+        str(work / 'demo.png')
+    ],
+               cwd=root)
     assert (work / 'demo.png').exists() and 'persons' in out
 
     log = glob.glob(str(work / '*.log.json'))[0]
-    _run([str(ROOT / 'tools' / 'analysis_tools' / 'analyze_logs.py'), 'plot_curve', log, '--keys', 'loss',
-          'loss_keypoint', 'keypoints_AP', '--out', str(work / 'curves.png')], cwd=root)
+    _run([
+        str(ROOT / 'tools' / 'analysis_tools' / 'analyze_logs.py'), 'plot_curve', log, '--keys', 'loss',
+        'loss_keypoint', 'keypoints_AP', '--out',
+        str(work / 'curves.png')
+    ],
+         cwd=root)
     assert (work / 'curves.png').stat().st_size > 1000
 
-    _run([str(ROOT / 'tools' / 'misc' / 'browse_dataset.py'), trained['config'], '--output-dir',
-          str(work / 'browse'), '--num', '3', '--cfg-options'] + trained['options'], cwd=root)
+    _run(
+        [
+            str(ROOT / 'tools' / 'misc' / 'browse_dataset.py'), trained['config'], '--output-dir',
+            str(work / 'browse'), '--num', '3', '--cfg-options'
+        ] + trained['options'],
+        cwd=root)
     assert len(glob.glob(str(work / 'browse' / '*.png'))) == 3
 
-    _run([str(ROOT / 'tools' / 'misc' / 'draw_predictions.py'), trained['config'],
-          str(work / 'latest.pth'), '--out-dir', str(work / 'pred'), '--num', '2',
-          '--cfg-options'] + trained['options'], cwd=root)
+    _run(
+        [
+            str(ROOT / 'tools' / 'misc' / 'draw_predictions.py'), trained['config'],
+            str(work / 'latest.pth'), '--out-dir',
+            str(work / 'pred'), '--num', '2', '--cfg-options'
+        ] + trained['options'],
+        cwd=root)
     assert len(glob.glob(str(work / 'pred' / '*.png'))) == 2

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from mmhrkpt.codecs import DarkHeatmap, MSRAHeatmap, UDPHeatmap
-from mmhrkpt.utils import import_mmpose
 from mmhrkpt.testing.mmpose_reference import mmpose_decoder, mmpose_encoder
+from mmhrkpt.utils import import_mmpose
 
 # The codec of each mmpose method name the oracle takes.
 CODEC_OF_METHOD = dict(msra=MSRAHeatmap, dark=DarkHeatmap, udp=UDPHeatmap)

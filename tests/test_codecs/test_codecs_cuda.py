@@ -6,10 +6,12 @@ from mmhrkpt.codecs import build_codec
 
 pytestmark = pytest.mark.cuda
 
-CODECS = [dict(type='MSRAHeatmap', heatmap_size=(64, 48), sigma=2.0),
-          dict(type='DarkHeatmap', heatmap_size=(64, 48), sigma=2.0, kernel=11),
-          dict(type='UDPHeatmap', heatmap_size=(64, 48), sigma=2.0, kernel=11),
-          dict(type='OneHotHeatmap', heatmap_size=(56, 56))]
+CODECS = [
+    dict(type='MSRAHeatmap', heatmap_size=(64, 48), sigma=2.0),
+    dict(type='DarkHeatmap', heatmap_size=(64, 48), sigma=2.0, kernel=11),
+    dict(type='UDPHeatmap', heatmap_size=(64, 48), sigma=2.0, kernel=11),
+    dict(type='OneHotHeatmap', heatmap_size=(56, 56))
+]
 
 
 def _inputs(num=64, num_keypoints=17, seed=0):
@@ -18,8 +20,10 @@ def _inputs(num=64, num_keypoints=17, seed=0):
     xy = torch.rand(num, 2, generator=g) * 400
     rois = torch.cat([xy, xy + wh], 1)
     frac = torch.rand(num, num_keypoints, 2, generator=g) * 1.2 - 0.1  # some outside the RoI
-    kpts = torch.cat([rois[:, None, :2] + frac * wh[:, None],
-                      torch.randint(0, 3, (num, num_keypoints, 1), generator=g).float()], -1)
+    kpts = torch.cat([
+        rois[:, None, :2] + frac * wh[:, None],
+        torch.randint(0, 3, (num, num_keypoints, 1), generator=g).float()
+    ], -1)
     return kpts, rois
 
 

@@ -48,8 +48,7 @@ def assert_decode_matches(oracle, codec, heatmaps, rois, method, min_conditioned
 
 @pytest.mark.parametrize('method', METHODS)
 @pytest.mark.parametrize('heatmap_size,sigma', [((64, 48), 2.0), ((24, 40), 1.5), ((64, 48), 3.0)])
-def test_encode_matches_mmpose(oracle, codec_of, rng, make_rois, make_keypoints, method, heatmap_size,
-                               sigma):
+def test_encode_matches_mmpose(oracle, codec_of, rng, make_rois, make_keypoints, method, heatmap_size, sigma):
     rois = make_rois(rng, 12)
     keypoints = make_keypoints(rng, rois, NUM_KPTS, outside=0.35)
     targets, weights = codec_of(method, heatmap_size, sigma).encode(keypoints, rois)
@@ -69,8 +68,8 @@ def test_decode_matches_mmpose_on_random_maps(oracle, codec_of, rng, make_rois, 
     rois = make_rois(rng, 10)
     heatmaps = torch.rand(10, NUM_KPTS, 64, 48, generator=rng)
     # Peaks on and next to every border: the refinements' boundary rules must agree too.
-    for k, (row, col) in enumerate([(0, 5), (1, 7), (2, 9), (63, 0), (62, 1), (61, 2), (30, 47),
-                                    (31, 46), (20, 45), (0, 0), (63, 47)]):
+    for k, (row, col) in enumerate([(0, 5), (1, 7), (2, 9), (63, 0), (62, 1), (61, 2), (30, 47), (31, 46),
+                                    (20, 45), (0, 0), (63, 47)]):
         heatmaps[:, k, row, col] = 2.0
     assert_decode_matches(oracle, codec_of(method), heatmaps, rois, method)
 
@@ -80,8 +79,8 @@ def test_decode_matches_mmpose_on_random_maps(oracle, codec_of, rng, make_rois, 
 def test_decode_matches_mmpose_on_gaussian_peaks(oracle, codec_of, rng, make_rois, method, heatmap_size):
     rois = make_rois(rng, 20)
     heatmaps, _ = gaussian_peaks(rng, 20, NUM_KPTS, heatmap_size)
-    conditioned = assert_decode_matches(oracle, codec_of(method, heatmap_size), heatmaps, rois, method,
-                                        min_conditioned=0.95)
+    conditioned = assert_decode_matches(
+        oracle, codec_of(method, heatmap_size), heatmaps, rois, method, min_conditioned=0.95)
     assert conditioned.mean() >= 0.95
 
 
@@ -107,8 +106,9 @@ def test_encode_decode_round_trip(codec_of, rng, make_rois, method, tolerance):
     assert bool((weights == 1).all())
     decoded, scores = codec.decode(targets, rois)
     udp = method == 'udp'
-    error = (image_to_heatmap(decoded, rois, (64, 48), align_corners=udp) -
-             image_to_heatmap(xy, rois, (64, 48), align_corners=udp))
+    error = (
+        image_to_heatmap(decoded, rois, (64, 48), align_corners=udp) -
+        image_to_heatmap(xy, rois, (64, 48), align_corners=udp))
     assert error.abs().max() < tolerance
     assert bool((scores > 0.5).all())
 
@@ -173,8 +173,8 @@ def flip_scene(keypoints, rois):
     flipped[..., 0] = IMAGE_WIDTH - keypoints[..., 0]
     for left, right in FLIP_PAIRS:
         flipped[:, [left, right]] = flipped[:, [right, left]]
-    flipped_rois = torch.stack(
-        [IMAGE_WIDTH - rois[:, 2], rois[:, 1], IMAGE_WIDTH - rois[:, 0], rois[:, 3]], dim=1)
+    flipped_rois = torch.stack([IMAGE_WIDTH - rois[:, 2], rois[:, 1], IMAGE_WIDTH - rois[:, 0], rois[:, 3]],
+                               dim=1)
     return flipped, flipped_rois
 
 
@@ -202,8 +202,9 @@ def test_flip_round_trip_is_exact(codec_of, rng, make_rois, method):
 
     decoded, _ = codec.decode(back, rois)
     udp = method == 'udp'
-    error = image_to_heatmap(decoded, rois, (64, 48), align_corners=udp) - image_to_heatmap(
-        keypoints[..., :2], rois, (64, 48), align_corners=udp)
+    error = image_to_heatmap(
+        decoded, rois, (64, 48), align_corners=udp) - image_to_heatmap(
+            keypoints[..., :2], rois, (64, 48), align_corners=udp)
     assert error.abs().max() < 0.05
 
 

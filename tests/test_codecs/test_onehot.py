@@ -8,10 +8,12 @@ from mmhrkpt.codecs.utils import flip_back_heatmaps
 def test_encode_gives_the_cell_index_and_inside_weights():
     codec = OneHotHeatmap(heatmap_size=(4, 8))  # RoI 80 x 40 px: cells of 10 x 10 px
     rois = torch.tensor([[100.0, 50.0, 180.0, 90.0]])
-    keypoints = torch.tensor([[[125.0, 75.0, 2.0],  # cell (row 2, column 2)
-                               [180.0, 90.0, 1.0],  # on the far corner: the last cell
-                               [100.0, 50.0, 0.0],  # unlabelled
-                               [181.0, 60.0, 2.0]]])  # outside the RoI
+    keypoints = torch.tensor([[
+        [125.0, 75.0, 2.0],  # cell (row 2, column 2)
+        [180.0, 90.0, 1.0],  # on the far corner: the last cell
+        [100.0, 50.0, 0.0],  # unlabelled
+        [181.0, 60.0, 2.0]
+    ]])  # outside the RoI
     targets, weights = codec.encode(keypoints, rois)
     assert targets.dtype == torch.long
     assert targets.tolist() == [[2 * 8 + 2, 3 * 8 + 7, 0, 0]]

@@ -11,8 +11,8 @@ from coco_kpt_data import CROWDPOSE_NAMES, CROWDPOSE_SIGMAS, person, write_coco
 from mmcv.parallel import DataContainer
 from mmdet.datasets import build_dataset
 
-from mmhrkpt.datasets import (COCO_KEYPOINT_NAMES, COCO_SIGMAS, KEYPOINT_META_KEYS,
-                              CocoKeypointDataset, ImageLoadError)
+from mmhrkpt.datasets import (COCO_KEYPOINT_NAMES, COCO_SIGMAS, KEYPOINT_META_KEYS, CocoKeypointDataset,
+                              ImageLoadError)
 
 TRAIN_PIPELINE = [
     dict(type='LoadImageFromFileSafe'),
@@ -22,14 +22,13 @@ TRAIN_PIPELINE = [
     dict(type='Normalize', mean=[0, 0, 0], std=[1, 1, 1], to_rgb=True),
     dict(type='Pad', size_divisor=32),
     dict(type='KeypointFormatBundle'),
-    dict(type='Collect', keys=['img', 'gt_bboxes', 'gt_labels', 'gt_keypoints'],
-         meta_keys=KEYPOINT_META_KEYS),
+    dict(
+        type='Collect', keys=['img', 'gt_bboxes', 'gt_labels', 'gt_keypoints'], meta_keys=KEYPOINT_META_KEYS),
 ]
 
 
 def make(data, pipeline=(), **kwargs):
-    return CocoKeypointDataset(data['ann_file'], list(pipeline), img_prefix=data['img_prefix'],
-                               **kwargs)
+    return CocoKeypointDataset(data['ann_file'], list(pipeline), img_prefix=data['img_prefix'], **kwargs)
 
 
 def index_of(dataset, file_name):
@@ -62,8 +61,7 @@ def test_train_parsing_and_filtering(coco_small):
     np.testing.assert_array_equal(ann['bboxes'], [[20, 10, 60, 55]])
     np.testing.assert_array_equal(ann['keypoints'][0, 9], [30.5, 40.5, 1])
 
-    assert dataset.dropped_instances == dict(crowd=1, zero_area_box=1, too_few_keypoints=1,
-                                             ignore_flag=0)
+    assert dataset.dropped_instances == dict(crowd=1, zero_area_box=1, too_few_keypoints=1, ignore_flag=0)
     assert dataset.dropped_images == dict(no_person=2, too_small=0)
 
 
@@ -156,8 +154,7 @@ def test_malformed_annotation_names_ids_and_field(tmp_path, field, value, messag
     good = person(11, 3, (10, 5, 30, 40), {0: (20, 10, 2)})
     bad = person(12, 5, (10, 5, 30, 40), {0: (20, 10, 2)})
     bad[field] = value
-    ann_file, img_prefix = write_coco(tmp_path, [(3, 'a.png'), (5, 'b.png')], [good, bad],
-                                      write_images=False)
+    ann_file, img_prefix = write_coco(tmp_path, [(3, 'a.png'), (5, 'b.png')], [good, bad], write_images=False)
     for test_mode in (False, True):
         with pytest.raises(ValueError) as err:
             CocoKeypointDataset(ann_file, [], img_prefix=img_prefix, test_mode=test_mode)
@@ -172,8 +169,7 @@ def test_missing_keypoints_field_and_duplicate_ids(tmp_path):
     ann_file, _ = write_coco(tmp_path, [(3, 'a.png')], [ann], write_images=False)
     with pytest.raises(ValueError, match=r"id=11 \(image id=3\).*'keypoints' is missing"):
         CocoKeypointDataset(ann_file, [])
-    anns = [person(7, 3, (10, 5, 30, 40), {0: (20, 10, 2)}),
-            person(7, 3, (12, 5, 30, 40), {0: (20, 10, 2)})]
+    anns = [person(7, 3, (10, 5, 30, 40), {0: (20, 10, 2)}), person(7, 3, (12, 5, 30, 40), {0: (20, 10, 2)})]
     ann_file, _ = write_coco(tmp_path, [(3, 'a.png')], anns, write_images=False)
     with pytest.raises(ValueError, match=r'not unique: \[7\]'):
         CocoKeypointDataset(ann_file, [])
@@ -229,8 +225,11 @@ def test_all_images_unreadable_raises(coco_small):
 
 
 def test_pipeline_end_to_end(coco_small):
-    cfg = dict(type='CocoKeypointDataset', ann_file=coco_small['ann_file'],
-               img_prefix=coco_small['img_prefix'], pipeline=TRAIN_PIPELINE)
+    cfg = dict(
+        type='CocoKeypointDataset',
+        ann_file=coco_small['ann_file'],
+        img_prefix=coco_small['img_prefix'],
+        pipeline=TRAIN_PIPELINE)
     dataset = build_dataset(cfg)
     assert isinstance(dataset, CocoKeypointDataset)
     idx = index_of(dataset, 'a.png')
@@ -254,8 +253,7 @@ def test_pipeline_end_to_end(coco_small):
 
 def test_annotation_json_written_by_hand_is_complete(tmp_path):
     """A minimal json (no area / iscrowd / num_keypoints) loads and gets what COCOeval needs."""
-    ann = dict(id=1, image_id=1, category_id=1, bbox=[10, 5, 30, 40],
-               keypoints=[20, 10, 2] + [0, 0, 0] * 16)
+    ann = dict(id=1, image_id=1, category_id=1, bbox=[10, 5, 30, 40], keypoints=[20, 10, 2] + [0, 0, 0] * 16)
     ann_file, _ = write_coco(tmp_path, [(1, 'a.png')], [ann], write_images=False)
     dataset = CocoKeypointDataset(ann_file, [])
     gt = dataset.coco.anns[1]
@@ -267,15 +265,18 @@ def test_annotation_json_written_by_hand_is_complete(tmp_path):
 def test_test_pipeline_carries_flip_pairs(coco_small):
     pipeline = [
         dict(type='LoadImageFromFileSafe'),
-        dict(type='MultiScaleFlipAug', img_scale=(160, 120), flip=True,
-             transforms=[
-                 dict(type='Resize', keep_ratio=True),
-                 dict(type='RandomFlip'),
-                 dict(type='Normalize', mean=[0, 0, 0], std=[1, 1, 1], to_rgb=True),
-                 dict(type='Pad', size_divisor=32),
-                 dict(type='ImageToTensor', keys=['img']),
-                 dict(type='Collect', keys=['img'], meta_keys=KEYPOINT_META_KEYS),
-             ]),
+        dict(
+            type='MultiScaleFlipAug',
+            img_scale=(160, 120),
+            flip=True,
+            transforms=[
+                dict(type='Resize', keep_ratio=True),
+                dict(type='RandomFlip'),
+                dict(type='Normalize', mean=[0, 0, 0], std=[1, 1, 1], to_rgb=True),
+                dict(type='Pad', size_divisor=32),
+                dict(type='ImageToTensor', keys=['img']),
+                dict(type='Collect', keys=['img'], meta_keys=KEYPOINT_META_KEYS),
+            ]),
     ]
     dataset = make(coco_small, pipeline=pipeline, test_mode=True)
     data = dataset[index_of(dataset, 'c.png')]  # an image without persons is kept at test time

@@ -16,18 +16,20 @@ WIDTH, HEIGHT = 120, 90
 
 def random_file(root, seed=0, num_images=12, num_anns=80):
     rng = np.random.RandomState(seed)
-    images = [dict(id=int(100 + i), file_name=f'{i}.jpg', width=WIDTH, height=HEIGHT)
-              for i in range(num_images)]
+    images = [
+        dict(id=int(100 + i), file_name=f'{i}.jpg', width=WIDTH, height=HEIGHT) for i in range(num_images)
+    ]
     anns = []
     for ann_id in rng.permutation(num_anns) + 1:
         img = images[rng.randint(0, num_images - 2)]  # the last two images get no annotation
         x, y = rng.uniform(-30, WIDTH), rng.uniform(-30, HEIGHT)
         w, h = rng.choice([0.5, 5.0, 40.0, 40.0]), rng.choice([0.0, 3.0, 50.0, 50.0])
         share = rng.choice([0.0, 0.1, 0.7])  # of the keypoints labelled
-        labelled = {k: (int(rng.randint(0, WIDTH)), int(rng.randint(0, HEIGHT)),
-                        int(rng.choice([1, 2]))) for k in range(K) if rng.rand() < share}
-        ann = person(int(ann_id), img['id'], (x, y, w, h), labelled,
-                     iscrowd=int(rng.rand() < 0.15))
+        labelled = {
+            k: (int(rng.randint(0, WIDTH)), int(rng.randint(0, HEIGHT)), int(rng.choice([1, 2])))
+            for k in range(K) if rng.rand() < share
+        }
+        ann = person(int(ann_id), img['id'], (x, y, w, h), labelled, iscrowd=int(rng.rand() < 0.15))
         if rng.rand() < 0.1:
             ann['ignore'] = 1
         if rng.rand() < 0.1:
@@ -36,8 +38,7 @@ def random_file(root, seed=0, num_images=12, num_anns=80):
             if rng.rand() < 0.2:
                 del ann[field]
         anns.append(ann)
-    categories = [dict(id=1, name='person', keypoints=[f'k{k}' for k in range(K)]),
-                  dict(id=2, name='dog')]
+    categories = [dict(id=1, name='person', keypoints=[f'k{k}' for k in range(K)]), dict(id=2, name='dog')]
     path = root / 'random.json'
     path.write_text(json.dumps(dict(images=images, annotations=anns, categories=categories)))
     return str(path), images, anns
@@ -72,22 +73,22 @@ def reference(images, anns, test_mode, min_keypoints):
             kpts[labelled, :2] += 0.5
             boxes.append([x, y, x + w, y + h])
             keypoints.append(kpts)
-        parsed[img['id']] = dict(bboxes=np.array(boxes, np.float32).reshape(-1, 4),
-                                 bboxes_ignore=np.array(crowds, np.float32).reshape(-1, 4),
-                                 keypoints=np.array(keypoints, np.float32).reshape(-1, K, 3))
+        parsed[img['id']] = dict(
+            bboxes=np.array(boxes, np.float32).reshape(-1, 4),
+            bboxes_ignore=np.array(crowds, np.float32).reshape(-1, 4),
+            keypoints=np.array(keypoints, np.float32).reshape(-1, K, 3))
     return parsed, counts
 
 
 @pytest.mark.parametrize('test_mode, min_keypoints', [(False, 1), (False, 4), (True, 1)])
 def test_parsing_equals_a_loop_over_each_image(tmp_path, test_mode, min_keypoints):
     ann_file, images, anns = random_file(tmp_path)
-    dataset = CocoKeypointDataset(ann_file, [], test_mode=test_mode, min_keypoints=min_keypoints,
-                                  dataset_info=dict(sigmas=[0.05] * K))
+    dataset = CocoKeypointDataset(
+        ann_file, [], test_mode=test_mode, min_keypoints=min_keypoints, dataset_info=dict(sigmas=[0.05] * K))
     expected, counts = reference(images, anns, test_mode, min_keypoints)
     assert dataset.dropped_instances == counts
     assert min(counts.values()) > 0 or test_mode  # every case happens
-    kept = [img['id'] for img in images
-            if test_mode or len(expected[img['id']]['bboxes'])]
+    kept = [img['id'] for img in images if test_mode or len(expected[img['id']]['bboxes'])]
     assert [info['id'] for info in dataset.data_infos] == kept
     for idx, info in enumerate(dataset.data_infos):
         ann = dataset.get_ann_info(idx)
@@ -106,10 +107,17 @@ def test_a_bad_annotation_deep_in_a_file_is_named(tmp_path):
     ann_file, images, anns = random_file(tmp_path, num_anns=300)
     bad = next(a for a in anns[200:] if a['category_id'] == 1)
     bad['keypoints'][7] = 'x'
-    (tmp_path / 'random.json').write_text(json.dumps(dict(
-        images=images, annotations=anns,
-        categories=[dict(id=1, name='person', keypoints=[f'k{k}' for k in range(K)]),
-                    dict(id=2, name='dog')])))
-    with pytest.raises(ValueError, match=rf"id={bad['id']} \(image id={bad['image_id']}\).*"
-                       r"'keypoints' has a non-numeric"):
+    (tmp_path / 'random.json').write_text(
+        json.dumps(
+            dict(
+                images=images,
+                annotations=anns,
+                categories=[
+                    dict(id=1, name='person', keypoints=[f'k{k}' for k in range(K)]),
+                    dict(id=2, name='dog')
+                ])))
+    with pytest.raises(
+            ValueError,
+            match=rf"id={bad['id']} \(image id={bad['image_id']}\).*"
+            r"'keypoints' has a non-numeric"):
         CocoKeypointDataset(ann_file, [], dataset_info=dict(sigmas=[0.05] * K))

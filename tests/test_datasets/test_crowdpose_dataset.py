@@ -18,31 +18,40 @@ K = 14
 # crowdIndex of the images: two easy (< 0.2), one medium, one hard (>= 0.8)
 CROWD_INDEX = {1: 0.05, 2: 0.1, 3: 0.5, 4: 0.9}
 # COCO's full 1-based skeleton, as the official CrowdPose category carries it
-COCO_SKELETON_FULL = COCO_SKELETON_1BASED + [[6, 12], [7, 13], [6, 7], [6, 8], [7, 9], [8, 10],
-                                             [9, 11], [2, 3], [1, 2], [1, 3], [2, 4], [3, 5], [4, 6],
-                                             [5, 7]]
+COCO_SKELETON_FULL = COCO_SKELETON_1BASED + [[6, 12], [7, 13], [6, 7], [6, 8], [7, 9], [8, 10], [9, 11],
+                                             [2, 3], [1, 2], [1, 3], [2, 4], [3, 5], [4, 6], [5, 7]]
 
 
 def write_crowdpose(root, images=None, skeleton=COCO_SKELETON_FULL):
     """A json as CrowdPose ships it: no 'area', 'num_keypoints' counting the visible (v = 2) joints,
     'crowdIndex' on every image, the category's names and COCO's skeleton."""
     rng = np.random.RandomState(5)
-    images = images or [dict(id=i, file_name=f'{100 + i}.jpg', width=640, height=480,
-                             crowdIndex=c) for i, c in CROWD_INDEX.items()]
+    images = images or [
+        dict(id=i, file_name=f'{100 + i}.jpg', width=640, height=480, crowdIndex=c)
+        for i, c in CROWD_INDEX.items()
+    ]
     anns, ann_id = [], 0
     for img in images:
         for _ in range(1 + img['id'] % 3):
             ann_id += 1
             x, y = rng.randint(0, 300), rng.randint(0, 200)
             w, h = rng.randint(80, 300), rng.randint(120, 280)
-            labelled = {k: (int(x + rng.randint(0, w)), int(y + rng.randint(0, h)),
-                            int(rng.choice([1, 2]))) for k in range(K) if rng.rand() < 0.85}
+            labelled = {
+                k: (int(x + rng.randint(0, w)), int(y + rng.randint(0, h)), int(rng.choice([1, 2])))
+                for k in range(K) if rng.rand() < 0.85
+            }
             flat = flat_keypoints(K, labelled)
-            anns.append(dict(id=ann_id, image_id=img['id'], category_id=1, bbox=[x, y, w, h],
-                             iscrowd=0, keypoints=flat,
-                             num_keypoints=sum(1 for v in flat[2::3] if v == 2)))
-    category = dict(id=1, name='person', supercategory='person', keypoints=list(CROWDPOSE_NAMES),
-                    skeleton=skeleton)
+            anns.append(
+                dict(
+                    id=ann_id,
+                    image_id=img['id'],
+                    category_id=1,
+                    bbox=[x, y, w, h],
+                    iscrowd=0,
+                    keypoints=flat,
+                    num_keypoints=sum(1 for v in flat[2::3] if v == 2)))
+    category = dict(
+        id=1, name='person', supercategory='person', keypoints=list(CROWDPOSE_NAMES), skeleton=skeleton)
     path = root / 'crowdpose_val.json'
     path.write_text(json.dumps(dict(images=images, annotations=anns, categories=[category])))
     return str(path), anns
@@ -77,8 +86,7 @@ def test_official_file_with_the_short_form_loads_without_a_skeleton(crowdpose_of
     ann_file, _ = crowdpose_official
     sigmas = resolve_keypoint_meta('mmpose::crowdpose')['sigmas']
     with caplog.at_level(logging.WARNING):
-        dataset = CocoKeypointDataset(ann_file, [], dataset_info=dict(sigmas=sigmas.tolist()),
-                                      test_mode=True)
+        dataset = CocoKeypointDataset(ann_file, [], dataset_info=dict(sigmas=sigmas.tolist()), test_mode=True)
     (warning, ) = warnings_of(caplog)
     assert ann_file in warning and 'no skeleton is drawn' in warning
     assert dataset.keypoint_names == CROWDPOSE_NAMES and dataset.skeleton == []
@@ -93,8 +101,10 @@ def test_a_fitting_skeleton_gives_no_warning(tmp_path, caplog):
 
 
 def test_missing_crowd_index_is_named(tmp_path):
-    images = [dict(id=1, file_name='1.jpg', width=640, height=480, crowdIndex=0.1),
-              dict(id=2, file_name='2.jpg', width=640, height=480)]
+    images = [
+        dict(id=1, file_name='1.jpg', width=640, height=480, crowdIndex=0.1),
+        dict(id=2, file_name='2.jpg', width=640, height=480)
+    ]
     ann_file, _ = write_crowdpose(tmp_path, images=images)
     with pytest.raises(ValueError, match=r"image id=2 .*'crowdIndex'"):
         CrowdPoseKeypointDataset(ann_file, [], test_mode=True)
@@ -113,8 +123,10 @@ def predictions(dataset, anns, rng):
             xy = kpt[:, :2] + 0.5 + rng.normal(0, rng.choice([2.0, 12.0]), (K, 2))
             keypoints.append(np.concatenate([xy, rng.uniform(0, 1, (K, 1))], 1))
         bboxes.append([400, 20, 600, 220, 0.4])
-        keypoints.append(np.concatenate([rng.uniform(400, 600, (K, 1)), rng.uniform(20, 220, (K, 1)),
-                                         np.ones((K, 1))], 1))
+        keypoints.append(
+            np.concatenate([rng.uniform(400, 600, (K, 1)),
+                            rng.uniform(20, 220, (K, 1)),
+                            np.ones((K, 1))], 1))
         results.append(([np.array(bboxes, np.float32)], [np.array(keypoints, np.float32)]))
     return results
 

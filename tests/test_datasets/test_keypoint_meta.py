@@ -79,8 +79,8 @@ def test_coco_meta_file_equals_the_project_constants():
     assert meta['keypoint_names'] == COCO_KEYPOINT_NAMES
     assert {frozenset(e) for e in meta['skeleton']} == {frozenset(e) for e in COCO_SKELETON}
     np.testing.assert_allclose(meta['sigmas'], COCO_SIGMAS)
-    assert sorted(map(sorted, meta['flip_pairs'])) == sorted(
-        map(sorted, derive_flip_pairs(COCO_KEYPOINT_NAMES)))
+    assert sorted(map(sorted,
+                      meta['flip_pairs'])) == sorted(map(sorted, derive_flip_pairs(COCO_KEYPOINT_NAMES)))
 
 
 def _tiny_mmpose_info(**overrides):
@@ -91,7 +91,10 @@ def _tiny_mmpose_info(**overrides):
             1: dict(name='hand_l', id=1, swap='hand_r'),
             2: dict(name='hand_r', id=2, swap='hand_l'),
         },
-        skeleton_info={0: dict(link=('head', 'hand_l'), id=0), 1: dict(link=('head', 'hand_r'), id=1)},
+        skeleton_info={
+            0: dict(link=('head', 'hand_l'), id=0),
+            1: dict(link=('head', 'hand_r'), id=1)
+        },
         joint_weights=[1.0, 1.5, 1.5],
         sigmas=[0.05, 0.06, 0.06])
     info.update(overrides)
@@ -111,7 +114,10 @@ def test_inline_mmpose_format():
 
 
 @pytest.mark.parametrize('overrides, message', [
-    (dict(keypoint_info={0: dict(name='a'), 2: dict(name='b')}), r'ids must be 0\.\.1'),
+    (dict(keypoint_info={
+        0: dict(name='a'),
+        2: dict(name='b')
+    }), r'ids must be 0\.\.1'),
     (dict(keypoint_info={0: dict(name='a', swap='z')}), "swaps with 'z'"),
     (dict(skeleton_info={0: dict(link=('head', 'tail'))}), r'skeleton_info\[0\] link'),
     (dict(joint_weights=[1, 2]), 'joint_weights must be K=3'),
@@ -131,8 +137,8 @@ def test_bad_meta_file_names():
 
 
 def test_short_form_keeps_working_and_takes_joint_weights():
-    meta = resolve_keypoint_meta(dict(keypoint_names=['a', 'left_x', 'right_x'], sigmas=[1, 1, 1],
-                                      joint_weights=[2, 1, 1]))
+    meta = resolve_keypoint_meta(
+        dict(keypoint_names=['a', 'left_x', 'right_x'], sigmas=[1, 1, 1], joint_weights=[2, 1, 1]))
     assert meta['flip_pairs'] == [(1, 2)] and meta['skeleton'] == []
     np.testing.assert_allclose(meta['joint_weights'], [2, 1, 1])
     with pytest.raises(ValueError, match='non-negative'):
@@ -150,8 +156,8 @@ def test_a_category_skeleton_that_does_not_fit_is_one_warning(caplog):
     assert 'no skeleton is drawn' in warnings[0].getMessage()
     caplog.clear()
     with caplog.at_level(logging.WARNING):
-        meta = resolve_keypoint_meta(dict(sigmas=[1, 1, 1], skeleton=[(0, 1)]), category,
-                                     ann_file='x/ann.json')
+        meta = resolve_keypoint_meta(
+            dict(sigmas=[1, 1, 1], skeleton=[(0, 1)]), category, ann_file='x/ann.json')
     assert meta['skeleton'] == [(0, 1)]
     assert "meta's skeleton is used" in caplog.text
     # a category skeleton that fits is used, silently

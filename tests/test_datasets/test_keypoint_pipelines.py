@@ -27,15 +27,26 @@ def make_results(keypoints=None, bboxes=None, img=None):
     if img is None:
         img = np.zeros((H, W, 3), dtype=np.uint8)
     if keypoints is None:
-        keypoints = np.array([[[20.5, 10.5, 2], [30.5, 12.5, 1], [0, 0, 0], [79.5, 59.5, 2],
-                               [0.25, 0.75, 2]]], dtype=np.float32)
+        keypoints = np.array(
+            [[[20.5, 10.5, 2], [30.5, 12.5, 1], [0, 0, 0], [79.5, 59.5, 2], [0.25, 0.75, 2]]],
+            dtype=np.float32)
     if bboxes is None:
         bboxes = np.array([[0, 0, 80, 60]], dtype=np.float32)[:len(keypoints)]
-    return dict(img=img, img_shape=img.shape, ori_shape=img.shape, img_fields=['img'],
-                filename='x.png', ori_filename='x.png', gt_bboxes=bboxes,
-                gt_labels=np.zeros(len(bboxes), dtype=np.int64), bbox_fields=['gt_bboxes'],
-                gt_keypoints=keypoints, keypoint_fields=['gt_keypoints'],
-                keypoint_flip_pairs=FLIP_PAIRS, mask_fields=[], seg_fields=[])
+    return dict(
+        img=img,
+        img_shape=img.shape,
+        ori_shape=img.shape,
+        img_fields=['img'],
+        filename='x.png',
+        ori_filename='x.png',
+        gt_bboxes=bboxes,
+        gt_labels=np.zeros(len(bboxes), dtype=np.int64),
+        bbox_fields=['gt_bboxes'],
+        gt_keypoints=keypoints,
+        keypoint_fields=['gt_keypoints'],
+        keypoint_flip_pairs=FLIP_PAIRS,
+        mask_fields=[],
+        seg_fields=[])
 
 
 def bright_pixel(img):
@@ -46,8 +57,11 @@ def bright_pixel(img):
 
 def test_load_keypoint_annotations_copies():
     kpts = np.arange(2 * K * 3, dtype=np.float64).reshape(2, K, 3)
-    ann_info = dict(bboxes=np.zeros((2, 4), np.float32), labels=np.zeros(2, np.int64),
-                    bboxes_ignore=np.zeros((0, 4), np.float32), keypoints=kpts)
+    ann_info = dict(
+        bboxes=np.zeros((2, 4), np.float32),
+        labels=np.zeros(2, np.int64),
+        bboxes_ignore=np.zeros((0, 4), np.float32),
+        keypoints=kpts)
     results = build(dict(type='LoadKeypointAnnotations'))(
         dict(ann_info=ann_info, bbox_fields=[], keypoint_fields=[]))
     assert results['gt_keypoints'].dtype == np.float32
@@ -71,8 +85,7 @@ def test_resize_keep_ratio_scales_keypoints():
 
 
 def test_resize_without_keep_ratio_scales_each_axis():
-    results = build(dict(type='KeypointResize', img_scale=(100, 30), keep_ratio=False))(
-        make_results())
+    results = build(dict(type='KeypointResize', img_scale=(100, 30), keep_ratio=False))(make_results())
     assert results['img_shape'][:2] == (30, 100)
     np.testing.assert_allclose(results['gt_keypoints'][0, 0], [20.5 * 1.25, 10.5 * 0.5, 2])
     np.testing.assert_allclose(results['gt_keypoints'][0, 3], [79.5 * 1.25, 59.5 * 0.5, 2])
@@ -80,8 +93,12 @@ def test_resize_without_keep_ratio_scales_each_axis():
 
 def test_multiscale_resize_uses_the_drawn_scale():
     np.random.seed(3)
-    step = build(dict(type='KeypointResize', img_scale=[(100, 50), (300, 200)],
-                      multiscale_mode='range', keep_ratio=True))
+    step = build(
+        dict(
+            type='KeypointResize',
+            img_scale=[(100, 50), (300, 200)],
+            multiscale_mode='range',
+            keep_ratio=True))
     for _ in range(5):
         results = make_results()
         before = results['gt_keypoints'].copy()
@@ -92,10 +109,8 @@ def test_multiscale_resize_uses_the_drawn_scale():
 
 
 def test_resize_keypoint_outside_the_image_becomes_unlabelled():
-    kpts = np.array([[[80.5, 10.5, 2], [79.9, 59.9, 1], [10, -0.1, 2], [0, 0, 0], [1, 1, 2]]],
-                    np.float32)
-    results = build(dict(type='KeypointResize', img_scale=(160, 120), keep_ratio=True))(
-        make_results(kpts))
+    kpts = np.array([[[80.5, 10.5, 2], [79.9, 59.9, 1], [10, -0.1, 2], [0, 0, 0], [1, 1, 2]]], np.float32)
+    results = build(dict(type='KeypointResize', img_scale=(160, 120), keep_ratio=True))(make_results(kpts))
     out = results['gt_keypoints'][0]
     np.testing.assert_array_equal(out[0], [0, 0, 0])
     np.testing.assert_allclose(out[1], [159.8, 119.8, 1], rtol=1e-6)
@@ -202,8 +217,10 @@ def test_format_bundle_and_collect():
         dict(type='Normalize', mean=[0, 0, 0], std=[1, 1, 1], to_rgb=False),
         dict(type='Pad', size_divisor=32),
         dict(type='KeypointFormatBundle'),
-        dict(type='Collect', keys=['img', 'gt_bboxes', 'gt_labels', 'gt_keypoints'],
-             meta_keys=KEYPOINT_META_KEYS),
+        dict(
+            type='Collect',
+            keys=['img', 'gt_bboxes', 'gt_labels', 'gt_keypoints'],
+            meta_keys=KEYPOINT_META_KEYS),
     ])
     data = pipeline(make_results())
     keypoints = data['gt_keypoints']
@@ -214,8 +231,8 @@ def test_format_bundle_and_collect():
 
 
 def test_format_bundle_rejects_misaligned_keypoints():
-    results = make_results(np.zeros((2, K, 3), np.float32),
-                           np.array([[0, 0, 10, 10]], np.float32))  # e.g. a crop dropped a box
+    results = make_results(np.zeros((2, K, 3), np.float32), np.array([[0, 0, 10, 10]],
+                                                                     np.float32))  # e.g. a crop dropped a box
     with pytest.raises(ValueError, match='does not match 1 gt_bboxes'):
         build(dict(type='KeypointFormatBundle'))(copy.deepcopy(results))
 

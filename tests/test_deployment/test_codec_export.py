@@ -3,12 +3,16 @@ its full graph optimisation) for any number of RoIs."""
 import numpy as np
 import pytest
 import torch
-
-from mmhrkpt.codecs import build_codec
 from onnx_utils import export_session, run
 
-CODECS = [dict(type='MSRAHeatmap'), dict(type='DarkHeatmap', kernel=11), dict(type='UDPHeatmap', kernel=11),
-          dict(type='OneHotHeatmap')]
+from mmhrkpt.codecs import build_codec
+
+CODECS = [
+    dict(type='MSRAHeatmap'),
+    dict(type='DarkHeatmap', kernel=11),
+    dict(type='UDPHeatmap', kernel=11),
+    dict(type='OneHotHeatmap')
+]
 FLIP_PAIRS = [(1, 2), (3, 4)]
 
 

@@ -4,11 +4,10 @@ import pytest
 import torch
 from mmcv.ops import RoIPool, batched_nms
 from mmdet.core.bbox.coder import DeltaXYWHBBoxCoder
-
-from mmhrkpt.deployment.export_ops import (decode_deltas, grouped_nms, pool_rois, roi_align_args,
-                                           topk_indices)
 from onnx_utils import export_session, run
 from roi_utils import build, feats_for, random_rois
+
+from mmhrkpt.deployment.export_ops import decode_deltas, grouped_nms, pool_rois, roi_align_args, topk_indices
 
 
 def random_boxes(num, size=100.0, seed=0):
@@ -22,8 +21,8 @@ def random_boxes(num, size=100.0, seed=0):
 def test_grouped_nms_keeps_what_mmcv_batched_nms_keeps(class_agnostic):
     boxes, scores = random_boxes(300)
     groups = torch.arange(300) % 3
-    _, expected = batched_nms(boxes, scores, groups, dict(type='nms', iou_threshold=0.5,
-                                                          class_agnostic=class_agnostic))
+    _, expected = batched_nms(boxes, scores, groups,
+                              dict(type='nms', iou_threshold=0.5, class_agnostic=class_agnostic))
     keep = grouped_nms(boxes, scores, groups * int(not class_agnostic), 0.5)
     assert torch.equal(keep, expected)
     assert grouped_nms(boxes[:0], scores[:0], groups[:0], 0.5).shape == (0, )
@@ -54,9 +53,11 @@ def test_grouped_nms_and_topk_export_with_dynamic_and_empty_inputs():
     assert topk_indices(scores[:10], 50).tolist() == scores[:10].argsort(descending=True).tolist()
 
 
-@pytest.mark.parametrize('coder_cfg', [dict(target_stds=(0.1, 0.1, 0.2, 0.2)),
-                                       dict(add_ctr_clamp=True, ctr_clamp=8),
-                                       dict(clip_border=False)])
+@pytest.mark.parametrize(
+    'coder_cfg',
+    [dict(target_stds=(0.1, 0.1, 0.2, 0.2)),
+     dict(add_ctr_clamp=True, ctr_clamp=8),
+     dict(clip_border=False)])
 @pytest.mark.parametrize('groups', [1, 3])
 def test_decode_deltas_equals_mmdet_and_exports(coder_cfg, groups):
     coder = DeltaXYWHBBoxCoder(**coder_cfg)
@@ -73,8 +74,7 @@ def test_decode_deltas_equals_mmdet_and_exports(coder_cfg, groups):
         def forward(self, rois, deltas, max_hw):
             return decode_deltas(coder, rois, deltas, max_hw, groups)
 
-    session = export_session(Decode(), (rois, deltas, max_hw), ['r', 'd', 'm'],
-                             dict(r={0: 'n'}, d={0: 'n'}))
+    session = export_session(Decode(), (rois, deltas, max_hw), ['r', 'd', 'm'], dict(r={0: 'n'}, d={0: 'n'}))
     for num in (64, 1, 0):
         (out, ) = run(session, rois[:num], deltas[:num], max_hw)
         np.testing.assert_allclose(out, expected[:num].numpy(), rtol=0, atol=1e-4)

@@ -11,9 +11,15 @@ COCO = 'configs/krcnn_r50/krcnn_r50_fpn_heatmap_1x_coco.py'
 
 def test_preprocessing_of_the_configs():
     meta = preprocessing_meta(Config.fromfile(SYNTHETIC))
-    assert meta == dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True,
-                        test_scale=[256, 256], keep_ratio=True, interpolation='bilinear', pad_val=0.0,
-                        size_divisor=32)
+    assert meta == dict(
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        to_rgb=True,
+        test_scale=[256, 256],
+        keep_ratio=True,
+        interpolation='bilinear',
+        pad_val=0.0,
+        size_divisor=32)
     assert preprocessing_meta(Config.fromfile(COCO))['test_scale'] == [1333, 800]
 
 
@@ -23,8 +29,9 @@ def test_preprocessing_errors_name_the_step():
     with pytest.raises(ValueError, match='flip=True'):
         preprocessing_meta(cfg)
     cfg = Config.fromfile(SYNTHETIC)
-    cfg.data.test.pipeline[1].transforms = [t for t in cfg.data.test.pipeline[1].transforms
-                                            if t['type'] != 'Pad']
+    cfg.data.test.pipeline[1].transforms = [
+        t for t in cfg.data.test.pipeline[1].transforms if t['type'] != 'Pad'
+    ]
     with pytest.raises(ValueError, match='Pad'):
         preprocessing_meta(cfg)
 
@@ -38,5 +45,5 @@ def test_keypoint_meta_coco_default_and_dataset_info():
     with pytest.raises(ValueError, match='dataset_info'):
         keypoint_meta(cfg, 5)
     cfg.data.test.dataset_info = dict(keypoint_names=['a', 'left_b', 'right_b'], skeleton=[(0, 1)])
-    assert keypoint_meta(cfg, 3) == dict(num_keypoints=3, keypoint_names=['a', 'left_b', 'right_b'],
-                                         flip_pairs=[[1, 2]], skeleton=[[0, 1]])
+    assert keypoint_meta(cfg, 3) == dict(
+        num_keypoints=3, keypoint_names=['a', 'left_b', 'right_b'], flip_pairs=[[1, 2]], skeleton=[[0, 1]])

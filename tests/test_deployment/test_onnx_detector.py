@@ -48,7 +48,7 @@ def test_metadata_is_read_and_required(tmp_path):
     assert read_metadata({'mean': '[1, 2]', 'producer': 'not json'}) == {'mean': [1, 2]}
     path = str(tmp_path / 'plain.onnx')
     with torch.no_grad():
-        torch.onnx.export(torch.nn.Identity(), (torch.zeros(1, 3, 8, 8), ), path, input_names=['input'],
-                          dynamo=False)
+        torch.onnx.export(
+            torch.nn.Identity(), (torch.zeros(1, 3, 8, 8), ), path, input_names=['input'], dynamo=False)
     with pytest.raises(ValueError, match='metadata_props'):
         ONNXKeypointDetector(path)

@@ -2,12 +2,11 @@
 import pytest
 import torch
 from mmcv.ops import RoIAlign
+from roi_utils import build, feats_for, random_rois
 from torchvision.ops import roi_align
 
 from mmhrkpt.ops import SparseRoIAlign
 from mmhrkpt.ops.roi_align import roi_align_entries
-
-from roi_utils import build, feats_for, random_rois
 
 
 def edge_rois(img_size=256):

@@ -12,8 +12,7 @@ import pytest
 from pycocotools.coco import COCO
 
 from mmhrkpt.datasets import COCO_KEYPOINT_NAMES, COCO_SKELETON
-from mmhrkpt.testing.synthetic import (LEFT_HUES, RIGHT_HUES, generate_synthetic_coco,
-                                       synthesize_image)
+from mmhrkpt.testing.synthetic import LEFT_HUES, RIGHT_HUES, generate_synthetic_coco, synthesize_image
 from mmhrkpt.testing.synthetic.figure import L_ELBOW, R_ELBOW
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -67,8 +66,8 @@ def test_image_does_not_depend_on_split_size(tmp_path):
 
 
 def test_pycocotools_loads(tmp_path):
-    out = generate_synthetic_coco(str(tmp_path), 4, 2, image_size=(96, 128), img_ext='.png',
-                                  progress=False, preview=False)
+    out = generate_synthetic_coco(
+        str(tmp_path), 4, 2, image_size=(96, 128), img_ext='.png', progress=False, preview=False)
     for split, num in (('train', 4), ('val', 2)):
         coco = COCO(out[split]['ann_file'])
         assert coco.getCatIds() == [1]
@@ -125,18 +124,16 @@ def hue_side(bgr):
     circle)."""
     hsv = cv2.cvtColor(np.uint8([[bgr]]), cv2.COLOR_BGR2HSV)[0, 0]
     hue = 2.0 * hsv[0]  # OpenCV stores degrees / 2
-    dist = [min(abs(hue - np.mean(fam)), 360 - abs(hue - np.mean(fam)))
-            for fam in (LEFT_HUES, RIGHT_HUES)]
+    dist = [min(abs(hue - np.mean(fam)), 360 - abs(hue - np.mean(fam))) for fam in (LEFT_HUES, RIGHT_HUES)]
     return 'left' if dist[0] < dist[1] else 'right'
 
 
 def test_small_people_keep_a_box_but_no_keypoints(tmp_path):
     """COCO's convention: people under min_keypoint_area (32**2 by default) have num_keypoints=0;
     everybody else is labelled exactly as with min_keypoint_area=0."""
-    out = generate_synthetic_coco(str(tmp_path / 'a'), 12, 0, seed=5, progress=False,
-                                  preview=False)
-    everybody = generate_synthetic_coco(str(tmp_path / 'b'), 12, 0, seed=5, progress=False,
-                                        preview=False, min_keypoint_area=0)
+    out = generate_synthetic_coco(str(tmp_path / 'a'), 12, 0, seed=5, progress=False, preview=False)
+    everybody = generate_synthetic_coco(
+        str(tmp_path / 'b'), 12, 0, seed=5, progress=False, preview=False, min_keypoint_area=0)
     anns = load(out['train']['ann_file'])['annotations']
     all_anns = load(everybody['train']['ann_file'])['annotations']
     assert len(anns) == len(all_anns)
@@ -174,10 +171,15 @@ def test_left_right_colours_differ(sample):
 
 def test_cli(tmp_path):
     out_dir = str(tmp_path / 'synthetic')
-    proc = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'misc', 'make_synthetic.py'), out_dir, '--num-train', '3',
-         '--num-val', '2', '--seed', '1', '--image-size', '128', '160'],
-        cwd=REPO, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=REPO))
+    proc = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'misc', 'make_synthetic.py'), out_dir, '--num-train', '3', '--num-val', '2',
+        '--seed', '1', '--image-size', '128', '160'
+    ],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True,
+                          env=dict(os.environ, PYTHONPATH=REPO))
     assert proc.returncode == 0, proc.stderr
     train = load(osp.join(out_dir, 'annotations', 'person_keypoints_train.json'))
     val = load(osp.join(out_dir, 'annotations', 'person_keypoints_val.json'))
@@ -204,6 +206,9 @@ def test_bad_arguments_name_the_argument(tmp_path):
 def test_import_mmhrkpt_does_not_load_the_generator():
     code = ("import sys, mmhrkpt; loaded = [m for m in sys.modules if m.startswith('mmhrkpt') "
             "and 'synthetic' in m]; assert not loaded, loaded")
-    proc = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, '-c', code],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True,
                           env=dict(os.environ, PYTHONPATH=REPO))
     assert proc.returncode == 0, proc.stderr

@@ -26,8 +26,7 @@ def test_sampled_pose_keeps_its_proportions(seed):
     assert kpts.shape == (len(COCO_KEYPOINT_NAMES), 3) and pose['torso'].shape == (8, 3)
     for side in SIDES:
         (s, e, w), (h, k, a) = side['arm'], side['leg']
-        for (i, j), bone in (((s, e), 'upper_arm'), ((e, w), 'forearm'), ((h, k), 'thigh'),
-                             ((k, a), 'shin')):
+        for (i, j), bone in (((s, e), 'upper_arm'), ((e, w), 'forearm'), ((h, k), 'thigh'), ((k, a), 'shin')):
             assert np.linalg.norm(kpts[j] - kpts[i]) == pytest.approx(dims[bone])
     for k, offset in FACE_OFFSETS.items():
         distance = np.linalg.norm(kpts[k] - pose['head'])

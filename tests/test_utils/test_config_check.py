@@ -20,16 +20,18 @@ def test_close_matches_prefers_the_case_insensitive_name():
 
 
 def test_every_unknown_type_is_listed_with_where_it_is():
-    cfg = Config(dict(
-        data=dict(train=dict(type='CocoKeypointDatset', pipeline=[dict(type='KeypointResise')])),
-        runner=dict(type='AtomicEpochBasedRuner'), optimizer=dict(type='SGD'),
-        custom_hooks=[dict(type='FiniteLosHook')]))
+    cfg = Config(
+        dict(
+            data=dict(train=dict(type='CocoKeypointDatset', pipeline=[dict(type='KeypointResise')])),
+            runner=dict(type='AtomicEpochBasedRuner'),
+            optimizer=dict(type='SGD'),
+            custom_hooks=[dict(type='FiniteLosHook')]))
     with pytest.raises(ConfigError) as err:
         check_config_types(cfg)
     text = str(err.value)
-    for where, suggestion in (('data.train.type', 'CocoKeypointDataset'),
-                              ('data.train.pipeline[0].type', 'KeypointResize'),
-                              ('runner.type', 'AtomicEpochBasedRunner'),
-                              ('custom_hooks[0].type', 'FiniteLossHook')):
+    for where, suggestion in (('data.train.type', 'CocoKeypointDataset'), ('data.train.pipeline[0].type',
+                                                                           'KeypointResize'),
+                              ('runner.type', 'AtomicEpochBasedRunner'), ('custom_hooks[0].type',
+                                                                          'FiniteLossHook')):
         assert where in text and suggestion in text, (where, text)
     assert 'optimizer' not in text  # SGD exists

@@ -30,10 +30,14 @@ def test_mmpose_reference_functions_we_use_work_on_mmcv_172():
 
     pipelines = import_mmpose('datasets.pipelines.top_down_transform')
     gen = pipelines.TopDownGenerateTarget(sigma=2)
-    cfg = dict(image_size=np.array([192, 256]), heatmap_size=np.array([48, 64]),
-               num_joints=1, joint_weights=np.ones((1, 1), np.float32), use_different_joint_weights=False)
-    target, weight = gen._msra_generate_target(cfg, np.array([[80.0, 120.0, 0]]),
-                                               np.array([[1.0, 1.0, 0]]), 2)
+    cfg = dict(
+        image_size=np.array([192, 256]),
+        heatmap_size=np.array([48, 64]),
+        num_joints=1,
+        joint_weights=np.ones((1, 1), np.float32),
+        use_different_joint_weights=False)
+    target, weight = gen._msra_generate_target(cfg, np.array([[80.0, 120.0, 0]]), np.array([[1.0, 1.0, 0]]),
+                                               2)
     assert target.shape == (1, 64, 48) and weight[0, 0] == 1
     assert np.unravel_index(target[0].argmax(), (64, 48)) == (30, 20)
 

@@ -46,8 +46,13 @@ def load_json_log(path):
                 continue
             series[mode][key][0].append(x)
             series[mode][key][1].append(value)
-    return {mode: {k: (np.asarray(xs), np.asarray(ys)) for k, (xs, ys) in s.items()}
-            for mode, s in series.items()}
+    return {
+        mode: {
+            k: (np.asarray(xs), np.asarray(ys))
+            for k, (xs, ys) in s.items()
+        }
+        for mode, s in series.items()
+    }
 
 
 def load_train_times(path):
@@ -85,9 +90,13 @@ def train_time_stats(path, include_outliers=False):
     kept = {e: (t if include_outliers or len(t) == 1 else t[1:]) for e, t in sorted(times.items())}
     epochs = list(kept)
     means = np.array([np.mean(kept[e]) for e in epochs])
-    return dict(slowest_epoch=epochs[int(means.argmax())], slowest=float(means.max()),
-                fastest_epoch=epochs[int(means.argmin())], fastest=float(means.min()),
-                std=float(means.std()), average=float(np.mean(np.concatenate(list(kept.values())))))
+    return dict(
+        slowest_epoch=epochs[int(means.argmax())],
+        slowest=float(means.max()),
+        fastest_epoch=epochs[int(means.argmin())],
+        fastest=float(means.min()),
+        std=float(means.std()),
+        average=float(np.mean(np.concatenate(list(kept.values())))))
 
 
 def cal_train_time(log_paths, include_outliers=False):
@@ -151,8 +160,8 @@ def main():
     plot.add_argument('--out', required=True, help='output PNG')
     timing = sub.add_parser('cal_train_time', help='slowest/fastest epoch and average iteration time')
     timing.add_argument('json_logs', nargs='+', help='*.log.json files')
-    timing.add_argument('--include-outliers', action='store_true',
-                        help='keep the first logged time of each epoch')
+    timing.add_argument(
+        '--include-outliers', action='store_true', help='keep the first logged time of each epoch')
     args = parser.parse_args()
     if args.task == 'cal_train_time':
         cal_train_time(args.json_logs, args.include_outliers)

@@ -45,8 +45,11 @@ def parse_args():
     parser.add_argument('--out-dir', required=True)
     parser.add_argument('--topk', type=int, default=5, help='best and worst images drawn')
     parser.add_argument('--score-thr', type=float, default=0.3, help='predictions drawn from this score')
-    parser.add_argument('--match-thr', type=float, default=MATCH_OKS,
-                        help='the OKS a prediction needs to be matched and diagnosed')
+    parser.add_argument(
+        '--match-thr',
+        type=float,
+        default=MATCH_OKS,
+        help='the OKS a prediction needs to be matched and diagnosed')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
     if args.topk < 0:
@@ -67,8 +70,7 @@ def load_results(path, dataset):
         if len(results) != len(dataset):
             raise ValueError(f'{path} has results for {len(results)} images but the test set '
                              f'{dataset.ann_file} has {len(dataset)}: the results of another dataset?')
-        return keypoint_results_to_json(results, dataset.img_ids, dataset.cat_ids,
-                                        dataset.num_keypoints)
+        return keypoint_results_to_json(results, dataset.img_ids, dataset.cat_ids, dataset.num_keypoints)
     if not isinstance(results, list) or any(
             not isinstance(r, dict) or not {'image_id', 'keypoints', 'score'} <= set(r) for r in results):
         raise ValueError(f'{path}: expected a COCO keypoint results json, a list of entries with '
@@ -84,8 +86,7 @@ def error_table(counts, names):
     rows = []
     for name, row in list(zip(names, counts)) + [('all', counts.sum(0))]:
         total = int(row.sum())
-        rows.append([name, total] + [int(c) for c in row] +
-                    [float(c) / total if total else 0.0 for c in row])
+        rows.append([name, total] + [int(c) for c in row] + [float(c) / total if total else 0.0 for c in row])
     return rows
 
 
@@ -156,14 +157,16 @@ def draw_image(dataset, img_id, results, mean_oks, score_thr, out_file):
     coco, k = dataset.coco, dataset.num_keypoints
     info = coco.loadImgs([img_id])[0]
     img = mmcv.imread(osp.join(dataset.img_prefix or '', info['file_name']))
-    anns = [a for a in coco.loadAnns(coco.getAnnIds(imgIds=[img_id], catIds=dataset.cat_ids))
-            if not a.get('iscrowd', 0)]
+    anns = [
+        a for a in coco.loadAnns(coco.getAnnIds(imgIds=[img_id], catIds=dataset.cat_ids))
+        if not a.get('iscrowd', 0)
+    ]
     boxes = np.asarray([a['bbox'] for a in anns], dtype=np.float32).reshape(-1, 4)
     boxes[:, 2:] += boxes[:, :2]
     gt_kpts = _to_drawing([a['keypoints'] for a in anns], k)
     gt_kpts[gt_kpts[..., 2] == 0] = 0
-    gt = imshow_keypoints(img, boxes, gt_kpts, skeleton=dataset.skeleton,
-                          keypoint_names=dataset.keypoint_names, kpt_thr=0)
+    gt = imshow_keypoints(
+        img, boxes, gt_kpts, skeleton=dataset.skeleton, keypoint_names=dataset.keypoint_names, kpt_thr=0)
     preds = [r for r in results if r['score'] >= score_thr]
     kpts = _to_drawing([r['keypoints'] for r in preds], k)
     if preds and all('bbox' in r for r in preds):
@@ -171,10 +174,15 @@ def draw_image(dataset, img_id, results, mean_oks, score_thr, out_file):
         pred_boxes[:, 2:] += pred_boxes[:, :2]
     else:  # the official keypoint results format has no box: the keypoints' extent
         pred_boxes = np.concatenate([kpts[..., :2].min(1), kpts[..., :2].max(1)], 1).reshape(-1, 4)
-    pred_boxes = np.concatenate([pred_boxes, np.asarray([[r['score']] for r in preds],
-                                                        dtype=np.float32).reshape(-1, 1)], 1)
-    pred = imshow_keypoints(img, pred_boxes, kpts, skeleton=dataset.skeleton,
-                            keypoint_names=dataset.keypoint_names, score_thr=score_thr)
+    pred_boxes = np.concatenate(
+        [pred_boxes, np.asarray([[r['score']] for r in preds], dtype=np.float32).reshape(-1, 1)], 1)
+    pred = imshow_keypoints(
+        img,
+        pred_boxes,
+        kpts,
+        skeleton=dataset.skeleton,
+        keypoint_names=dataset.keypoint_names,
+        score_thr=score_thr)
     label_image(gt, 'ground truth')
     label_image(pred, f'prediction, mean OKS {mean_oks:.2f}')
     mmcv.imwrite(np.concatenate([gt, pred], axis=1), out_file)
@@ -217,8 +225,14 @@ def main(args):
 
     print(f'matching and classifying the keypoints of {len(results)} predictions on '
           f'{len(dataset)} images (OKS >= {args.match_thr})')
-    analysis = analyze_keypoint_errors(dataset.coco, results, dataset.sigmas, dataset.flip_pairs,
-                                       dataset.img_ids, dataset.cat_ids, match_thr=args.match_thr)
+    analysis = analyze_keypoint_errors(
+        dataset.coco,
+        results,
+        dataset.sigmas,
+        dataset.flip_pairs,
+        dataset.img_ids,
+        dataset.cat_ids,
+        match_thr=args.match_thr)
     rows = error_table(error_counts(analysis['labels'], dataset.num_keypoints), dataset.keypoint_names)
     print('COCOeval of the results as they are and with each error type corrected (6 runs)')
     stats = ap_of_corrections(dataset.coco, results, analysis, dataset.sigmas, dataset.img_ids,
@@ -235,13 +249,16 @@ def main(args):
     print(summary)
     with open(osp.join(args.out_dir, 'errors.txt'), 'w') as f:
         f.write(summary)
-    write_csv(osp.join(args.out_dir, 'errors.csv'),
-              ['keypoint', 'labelled'] + list(ERROR_TYPES) + [f'{t}_fraction' for t in ERROR_TYPES], rows)
-    write_csv(osp.join(args.out_dir, 'ap_cost.csv'), ['corrected'] + list(COCO_KEYPOINT_STATS) + ['dAP'],
-              [[n] + stats[n].tolist() + [stats[n][0] - stats['original'][0]] for n in CORRECTIONS])
-    write_csv(osp.join(args.out_dir, 'image_oks.csv'), ['image_id', 'file_name', 'mean_oks'],
-              [[i, dataset.coco.loadImgs([i])[0]['file_name'], v]
-               for i, v in sorted(analysis['image_oks'].items(), key=lambda item: -item[1])])
+    write_csv(
+        osp.join(args.out_dir, 'errors.csv'),
+        ['keypoint', 'labelled'] + list(ERROR_TYPES) + [f'{t}_fraction' for t in ERROR_TYPES], rows)
+    write_csv(
+        osp.join(args.out_dir, 'ap_cost.csv'), ['corrected'] + list(COCO_KEYPOINT_STATS) + ['dAP'],
+        [[n] + stats[n].tolist() + [stats[n][0] - stats['original'][0]] for n in CORRECTIONS])
+    write_csv(
+        osp.join(args.out_dir, 'image_oks.csv'), ['image_id', 'file_name', 'mean_oks'],
+        [[i, dataset.coco.loadImgs([i])[0]['file_name'], v]
+         for i, v in sorted(analysis['image_oks'].items(), key=lambda item: -item[1])])
     plot_errors(rows, osp.join(args.out_dir, 'errors.png'))
     plot_ap_cost(stats, osp.join(args.out_dir, 'ap_cost.png'))
     files = draw_ranked(dataset, results, analysis['image_oks'], args.topk, args.score_thr, args.out_dir)

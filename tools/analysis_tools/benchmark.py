@@ -57,32 +57,48 @@ def image_size(text):
 
 
 def _common(parser, model=True):
-    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
-                        help='cpu or cuda[:i] (default: cuda when available)')
-    parser.add_argument('--threads', type=int, default=None,
-                        help='torch.set_num_threads (default: torch\'s, i.e. OMP_NUM_THREADS)')
+    parser.add_argument(
+        '--device',
+        default='cuda' if torch.cuda.is_available() else 'cpu',
+        help='cpu or cuda[:i] (default: cuda when available)')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='torch.set_num_threads (default: torch\'s, i.e. OMP_NUM_THREADS)')
     parser.add_argument('--seed', type=int, default=0, help='seed of the synthetic inputs')
     parser.add_argument('--json', metavar='OUT.json', help='write figures and machine info here')
     if model:
         parser.add_argument('config', help='model config (pre-trained weights are never loaded)')
-        parser.add_argument('--img-size', type=image_size, default=512,
-                            help='square image side S, or HxW (e.g. 800x1344)')
-        parser.add_argument('--vs-torchvision', action='store_true',
-                            help="also torchvision's keypointrcnn_resnet50_fpn on the same inputs")
-        parser.add_argument('--tv-variant', choices=benchmark_model.TORCHVISION_VARIANTS,
-                            default='finetune',
-                            help='torchvision backbone layout: finetune = FrozenBN + 3 trainable '
-                            'layers (as with pre-trained weights), scratch = weights=None '
-                            '(BatchNorm2d, all layers trainable)')
-        parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                            help='override config settings, e.g. model.roi_head.keypoint_head.'
-                            'codec.type=DarkHeatmap')
+        parser.add_argument(
+            '--img-size', type=image_size, default=512, help='square image side S, or HxW (e.g. 800x1344)')
+        parser.add_argument(
+            '--vs-torchvision',
+            action='store_true',
+            help="also torchvision's keypointrcnn_resnet50_fpn on the same inputs")
+        parser.add_argument(
+            '--tv-variant',
+            choices=benchmark_model.TORCHVISION_VARIANTS,
+            default='finetune',
+            help='torchvision backbone layout: finetune = FrozenBN + 3 trainable '
+            'layers (as with pre-trained weights), scratch = weights=None '
+            '(BatchNorm2d, all layers trainable)')
+        parser.add_argument(
+            '--cfg-options',
+            nargs='+',
+            action=DictAction,
+            help='override config settings, e.g. model.roi_head.keypoint_head.'
+            'codec.type=DarkHeatmap')
 
 
 def _jitter(parser):
-    parser.add_argument('--jitter-proposals', type=int, default=0, metavar='J',
-                        help='add J jittered copies of each ground-truth box to the RPN proposals, '
-                        'so the RoI branches see as many positives as with a trained RPN')
+    parser.add_argument(
+        '--jitter-proposals',
+        type=int,
+        default=0,
+        metavar='J',
+        help='add J jittered copies of each ground-truth box to the RPN proposals, '
+        'so the RoI branches see as many positives as with a trained RPN')
 
 
 def parse_args(argv=None):
@@ -92,18 +108,26 @@ def parse_args(argv=None):
     p = sub.add_parser('codec', help='heatmap encode/decode vs mmpose 0.29')
     _common(p, model=False)
     p.add_argument('--num-rois', type=int, nargs='+', default=[100, 1000], help='N values')
-    p.add_argument('--methods', nargs='+', choices=benchmark_codec.CODEC_METHODS,
-                   default=list(benchmark_codec.CODEC_METHODS))
+    p.add_argument(
+        '--methods',
+        nargs='+',
+        choices=benchmark_codec.CODEC_METHODS,
+        default=list(benchmark_codec.CODEC_METHODS))
     p.add_argument('--repeat', type=int, default=5, help='timed calls per figure (median)')
 
-    p = sub.add_parser('roi-align', help="RoIAlign layers (mmcv's, TVRoIAlign, SparseRoIAlign): "
-                       'forward / backward time and agreement')
+    p = sub.add_parser(
+        'roi-align',
+        help="RoIAlign layers (mmcv's, TVRoIAlign, SparseRoIAlign): "
+        'forward / backward time and agreement')
     _common(p, model=False)
     p.add_argument('--num-rois', type=int, nargs='+', default=[128, 512], help='N values')
-    p.add_argument('--layers', nargs='+', choices=benchmark_roi_align.ROI_ALIGN_LAYERS,
-                   default=list(benchmark_roi_align.ROI_ALIGN_LAYERS))
-    p.add_argument('--sampling-ratios', type=int, nargs='+', default=[2, 0],
-                   help='0: adaptive (mmdet\'s box default)')
+    p.add_argument(
+        '--layers',
+        nargs='+',
+        choices=benchmark_roi_align.ROI_ALIGN_LAYERS,
+        default=list(benchmark_roi_align.ROI_ALIGN_LAYERS))
+    p.add_argument(
+        '--sampling-ratios', type=int, nargs='+', default=[2, 0], help='0: adaptive (mmdet\'s box default)')
     p.add_argument('--channels', type=int, default=64)
     p.add_argument('--feat-size', type=int, default=64, help='feature map side (stride 4)')
     p.add_argument('--channels-last', action='store_true', help='features in channels_last layout')
@@ -115,8 +139,10 @@ def parse_args(argv=None):
     p.add_argument('--iters', type=int, default=10, help='timed iterations')
     p.add_argument('--warmup', type=int, default=3, help='untimed iterations first')
     p.add_argument('--fp16', action='store_true', help='mixed precision (CUDA only)')
-    p.add_argument('--cpu-bf16', action='store_true',
-                   help='ours with bfloat16 autocast on a CPU with native bf16 (cpu_bf16 = True)')
+    p.add_argument(
+        '--cpu-bf16',
+        action='store_true',
+        help='ours with bfloat16 autocast on a CPU with native bf16 (cpu_bf16 = True)')
     _jitter(p)
 
     p = sub.add_parser('infer', help='per-image latency in eval mode')
@@ -124,8 +150,11 @@ def parse_args(argv=None):
     p.add_argument('--iters', type=int, default=20, help='timed images')
     p.add_argument('--warmup', type=int, default=3, help='untimed images first')
     p.add_argument('--fp16', action='store_true', help='mixed precision (CUDA only)')
-    p.add_argument('--top-ops', type=int, default=0,
-                   help='also list the N operators with most self time (torch.profiler)')
+    p.add_argument(
+        '--top-ops',
+        type=int,
+        default=0,
+        help='also list the N operators with most self time (torch.profiler)')
 
     p = sub.add_parser('profile', help='one training iteration broken down into its parts')
     _common(p)
@@ -133,29 +162,55 @@ def parse_args(argv=None):
     p.add_argument('--iters', type=int, default=3, help='profiled iterations (median)')
     p.add_argument('--warmup', type=int, default=1, help='untimed iterations first')
     _jitter(p)
-    p.add_argument('--data-root', help='COCO-format keypoint data (annotations/person_keypoints_'
-                   'train*.json + images/train/ or train2017/) to time data loading')
-    p.add_argument('--top-ops', type=int, default=0,
-                   help='also list the N operators with most self time (torch.profiler)')
-    p.add_argument('--cpu-bf16', nargs='?', const='on', default='off',
-                   choices=benchmark_utils.CPU_BF16_MODES,
-                   help='ours with bfloat16 autocast (cpu_bf16 = True); "--cpu-bf16 ab": ours in '
-                   'float32 and with bf16, iterations interleaved, side by side with their losses')
+    p.add_argument(
+        '--data-root',
+        help='COCO-format keypoint data (annotations/person_keypoints_'
+        'train*.json + images/train/ or train2017/) to time data loading')
+    p.add_argument(
+        '--top-ops',
+        type=int,
+        default=0,
+        help='also list the N operators with most self time (torch.profiler)')
+    p.add_argument(
+        '--cpu-bf16',
+        nargs='?',
+        const='on',
+        default='off',
+        choices=benchmark_utils.CPU_BF16_MODES,
+        help='ours with bfloat16 autocast (cpu_bf16 = True); "--cpu-bf16 ab": ours in '
+        'float32 and with bf16, iterations interleaved, side by side with their losses')
 
-    p = sub.add_parser('data', help="CocoKeypointDataset on a generated json of COCO's size: "
-                       'loading vs pycocotools (time, memory), evaluation vs COCOeval')
+    p = sub.add_parser(
+        'data',
+        help="CocoKeypointDataset on a generated json of COCO's size: "
+        'loading vs pycocotools (time, memory), evaluation vs COCOeval')
     _common(p, model=False)
-    p.add_argument('--num-images', type=int, default=benchmark_data.COCO_TRAIN_IMAGES,
-                   help='images of the training-sized json (default: person_keypoints_train2017)')
-    p.add_argument('--num-persons', type=int, default=benchmark_data.COCO_TRAIN_PERSONS,
-                   help='person annotations of the training-sized json')
-    p.add_argument('--eval-images', type=int, default=benchmark_data.COCO_VAL_IMAGES,
-                   help='images of the evaluated json (default: val2017)')
-    p.add_argument('--eval-persons', type=int, default=benchmark_data.COCO_VAL_PERSONS,
-                   help='person annotations of the evaluated json')
+    p.add_argument(
+        '--num-images',
+        type=int,
+        default=benchmark_data.COCO_TRAIN_IMAGES,
+        help='images of the training-sized json (default: person_keypoints_train2017)')
+    p.add_argument(
+        '--num-persons',
+        type=int,
+        default=benchmark_data.COCO_TRAIN_PERSONS,
+        help='person annotations of the training-sized json')
+    p.add_argument(
+        '--eval-images',
+        type=int,
+        default=benchmark_data.COCO_VAL_IMAGES,
+        help='images of the evaluated json (default: val2017)')
+    p.add_argument(
+        '--eval-persons',
+        type=int,
+        default=benchmark_data.COCO_VAL_PERSONS,
+        help='person annotations of the evaluated json')
     p.add_argument('--dets-per-image', type=int, default=20, help='detections per evaluated image')
-    p.add_argument('--repeat', type=int, default=1,
-                   help='loads of each kind, alternating, each in a fresh interpreter (fastest kept)')
+    p.add_argument(
+        '--repeat',
+        type=int,
+        default=1,
+        help='loads of each kind, alternating, each in a fresh interpreter (fastest kept)')
     p.add_argument('--work-dir', help='keep the generated jsons here (default: a temporary folder)')
 
     p = sub.add_parser('onnx', help='onnxruntime (CPU) latency next to PyTorch\'s, same config and input')
@@ -179,25 +234,31 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     machine = benchmark_utils.machine_info(args.device)
     if args.command == 'codec':
-        results = benchmark_codec.bench_codec(args.num_rois, args.methods, args.device,
-                                              args.repeat, args.seed)
+        results = benchmark_codec.bench_codec(args.num_rois, args.methods, args.device, args.repeat,
+                                              args.seed)
         print(benchmark_codec.format_codec(results))
     elif args.command == 'roi-align':
         results = benchmark_roi_align.bench_roi_align(
-            args.num_rois, layers=args.layers, sampling_ratios=args.sampling_ratios,
-            channels=args.channels, feat_size=args.feat_size, device=args.device,
-            repeat=args.repeat, seed=args.seed, channels_last=args.channels_last)
+            args.num_rois,
+            layers=args.layers,
+            sampling_ratios=args.sampling_ratios,
+            channels=args.channels,
+            feat_size=args.feat_size,
+            device=args.device,
+            repeat=args.repeat,
+            seed=args.seed,
+            channels_last=args.channels_last)
         print(benchmark_roi_align.format_roi_align(results))
     elif args.command == 'train':
-        results = benchmark_model.bench_train(
-            args.config, args.img_size, args.batch, args.iters, args.warmup, args.device,
-            args.fp16, args.vs_torchvision, args.tv_variant, args.cfg_options, args.seed,
-            args.jitter_proposals, args.cpu_bf16)
+        results = benchmark_model.bench_train(args.config, args.img_size, args.batch, args.iters, args.warmup,
+                                              args.device, args.fp16, args.vs_torchvision, args.tv_variant,
+                                              args.cfg_options, args.seed, args.jitter_proposals,
+                                              args.cpu_bf16)
         print(benchmark_model.format_train(results))
     elif args.command == 'infer':
-        results = benchmark_model.bench_infer(
-            args.config, args.img_size, args.iters, args.warmup, args.device, args.vs_torchvision,
-            args.tv_variant, args.cfg_options, args.seed, args.top_ops, args.fp16)
+        results = benchmark_model.bench_infer(args.config, args.img_size, args.iters, args.warmup,
+                                              args.device, args.vs_torchvision, args.tv_variant,
+                                              args.cfg_options, args.seed, args.top_ops, args.fp16)
         print(benchmark_model.format_infer(results))
     elif args.command == 'data':
         results = benchmark_data.bench_data(args.num_images, args.num_persons, args.eval_images,
@@ -210,14 +271,14 @@ def main(argv=None):
                                             args.threads)
         print(benchmark_onnx.format_onnx(results))
     else:
-        results = benchmark_profile.bench_profile(
-            args.config, args.img_size, args.batch, args.iters, args.warmup, args.device,
-            args.data_root, args.vs_torchvision, args.tv_variant, args.top_ops, args.cfg_options,
-            args.seed, args.jitter_proposals, args.cpu_bf16)
+        results = benchmark_profile.bench_profile(args.config, args.img_size, args.batch, args.iters,
+                                                  args.warmup, args.device, args.data_root,
+                                                  args.vs_torchvision, args.tv_variant, args.top_ops,
+                                                  args.cfg_options, args.seed, args.jitter_proposals,
+                                                  args.cpu_bf16)
         print(benchmark_profile.format_profile(results))
     if args.json:
-        benchmark_utils.write_json(args.json, args.command, dict(vars(args), argv=sys.argv),
-                                   results, machine)
+        benchmark_utils.write_json(args.json, args.command, dict(vars(args), argv=sys.argv), results, machine)
         print(f'figures written to {args.json}')
 
 

@@ -23,8 +23,10 @@ HEATMAP_SIZE = (64, 48)
 SIGMA = 2.0
 BLUR_KERNEL = 11
 # The codec each name of CODEC_METHODS benchmarks, in that geometry.
-BENCH_CODECS = dict(msra=MSRAHeatmap(HEATMAP_SIZE, SIGMA), dark=DarkHeatmap(HEATMAP_SIZE, SIGMA, BLUR_KERNEL),
-                    udp=UDPHeatmap(HEATMAP_SIZE, SIGMA, BLUR_KERNEL))
+BENCH_CODECS = dict(
+    msra=MSRAHeatmap(HEATMAP_SIZE, SIGMA),
+    dark=DarkHeatmap(HEATMAP_SIZE, SIGMA, BLUR_KERNEL),
+    udp=UDPHeatmap(HEATMAP_SIZE, SIGMA, BLUR_KERNEL))
 # Decode inputs: Gaussian peaks at least this many cells inside the map (where every method refines),
 # plus uniform noise of this amplitude.
 PEAK_MARGIN = 3.0
@@ -59,13 +61,15 @@ def codec_inputs(num_rois, seed=0):
 
     frac = torch.rand(num_rois, NUM_KEYPOINTS, 2, generator=gen) * 1.2 - 0.1
     xy = rois[:, None, :2] + frac * (rois[:, None, 2:] - rois[:, None, :2])
-    vis = torch.multinomial(torch.tensor([VISIBILITY_PROBS[2], VISIBILITY_PROBS[1],
-                                          VISIBILITY_PROBS[0]]), num_rois * NUM_KEYPOINTS,
-                            replacement=True, generator=gen).float()
+    vis = torch.multinomial(
+        torch.tensor([VISIBILITY_PROBS[2], VISIBILITY_PROBS[1], VISIBILITY_PROBS[0]]),
+        num_rois * NUM_KEYPOINTS,
+        replacement=True,
+        generator=gen).float()
     keypoints = torch.cat([xy, vis.reshape(num_rois, NUM_KEYPOINTS, 1)], dim=2)
 
-    heatmaps, _ = gaussian_peaks(gen, num_rois, NUM_KEYPOINTS, HEATMAP_SIZE, sigma=SIGMA,
-                                 margin=PEAK_MARGIN, noise=PEAK_NOISE)
+    heatmaps, _ = gaussian_peaks(
+        gen, num_rois, NUM_KEYPOINTS, HEATMAP_SIZE, sigma=SIGMA, margin=PEAK_MARGIN, noise=PEAK_NOISE)
     return dict(rois=rois, keypoints=keypoints, heatmaps=heatmaps)
 
 
@@ -99,19 +103,26 @@ def bench_codec(num_rois=(100, 1000), methods=CODEC_METHODS, device='cpu', repea
         for method in methods:
             codec = BENCH_CODECS[method]
             ours = partial(codec.encode, on_device['keypoints'], on_device['rois'])
-            reference = mmpose_encoder(inputs['keypoints'], inputs['rois'], HEATMAP_SIZE, SIGMA,
-                                       method)
+            reference = mmpose_encoder(inputs['keypoints'], inputs['rois'], HEATMAP_SIZE, SIGMA, method)
             ours_ms = time_calls(ours, repeat, device)
             ref_ms = time_calls(reference, repeat)
-            alloc_ms = time_calls(lambda: torch.empty((num, NUM_KEYPOINTS, height, width),
-                                                      device=device).fill_(1.0), repeat, device)
+            alloc_ms = time_calls(
+                lambda: torch.empty((num, NUM_KEYPOINTS, height, width), device=device).fill_(1.0), repeat,
+                device)
             targets, weights = (t.cpu().numpy() for t in ours())
             ref_targets, ref_weights = reference()
             diff = np.abs(targets - ref_targets).reshape(num * NUM_KEYPOINTS, -1).max(axis=1)
-            rows.append(_codec_row(
-                'encode', method, num, ours_ms, ref_ms, diff, 'target value',
-                weight_mismatches=int((weights != ref_weights).sum()),
-                alloc_floor_ms=float(np.median(alloc_ms))))
+            rows.append(
+                _codec_row(
+                    'encode',
+                    method,
+                    num,
+                    ours_ms,
+                    ref_ms,
+                    diff,
+                    'target value',
+                    weight_mismatches=int((weights != ref_weights).sum()),
+                    alloc_floor_ms=float(np.median(alloc_ms))))
 
             ours = partial(codec.decode, on_device['heatmaps'], on_device['rois'])
             reference = mmpose_decoder(inputs['heatmaps'], inputs['rois'], method, BLUR_KERNEL)
@@ -121,18 +132,26 @@ def bench_codec(num_rois=(100, 1000), methods=CODEC_METHODS, device='cpu', repea
             ref_keypoints, ref_scores = reference()
             extra = {}
             if method == 'udp' and num > MMPOSE_UDP_MAX_ROIS:
-                extra['mmpose_single_call_max_disagreement'] = float(
-                    np.abs(keypoints - ref_keypoints).max())
-                chunks = [mmpose_decoder(inputs['heatmaps'][i:i + MMPOSE_UDP_MAX_ROIS],
-                                         inputs['rois'][i:i + MMPOSE_UDP_MAX_ROIS], method,
-                                         BLUR_KERNEL)()
-                          for i in range(0, num, MMPOSE_UDP_MAX_ROIS)]
+                extra['mmpose_single_call_max_disagreement'] = float(np.abs(keypoints - ref_keypoints).max())
+                chunks = [
+                    mmpose_decoder(inputs['heatmaps'][i:i + MMPOSE_UDP_MAX_ROIS],
+                                   inputs['rois'][i:i + MMPOSE_UDP_MAX_ROIS], method, BLUR_KERNEL)()
+                    for i in range(0, num, MMPOSE_UDP_MAX_ROIS)
+                ]
                 ref_keypoints = np.concatenate([c[0] for c in chunks])
                 ref_scores = np.concatenate([c[1] for c in chunks])
             diff = np.abs(keypoints - ref_keypoints).reshape(num * NUM_KEYPOINTS, 2).max(axis=1)
-            rows.append(_codec_row(
-                'decode', method, num, ours_ms, ref_ms, diff, 'image px',
-                max_score_diff=float(np.abs(scores - ref_scores).max()), **extra))
+            rows.append(
+                _codec_row(
+                    'decode',
+                    method,
+                    num,
+                    ours_ms,
+                    ref_ms,
+                    diff,
+                    'image px',
+                    max_score_diff=float(np.abs(scores - ref_scores).max()),
+                    **extra))
     return rows
 
 
@@ -140,31 +159,40 @@ def _codec_row(operation, method, num, ours_ms, ref_ms, diff, unit, **extra):
     """A result row; ``diff`` (np.ndarray[N * K]) is the disagreement of each keypoint."""
     ours, ref = float(np.median(ours_ms)), float(np.median(ref_ms))
     tolerance = DISAGREEMENT_TOLERANCE[operation]
-    return OrderedDict(operation=operation, method=method, num_rois=num, ours_ms=ours,
-                       mmpose_ms=ref, speedup=ref / ours if ours > 0 else None,
-                       max_disagreement=float(diff.max()), disagreement_unit=unit,
-                       disagreement_tolerance=tolerance,
-                       num_disagreeing=int((diff > tolerance).sum()), num_keypoints=int(diff.size),
-                       ours_ms_all=ours_ms, mmpose_ms_all=ref_ms, **extra)
+    return OrderedDict(
+        operation=operation,
+        method=method,
+        num_rois=num,
+        ours_ms=ours,
+        mmpose_ms=ref,
+        speedup=ref / ours if ours > 0 else None,
+        max_disagreement=float(diff.max()),
+        disagreement_unit=unit,
+        disagreement_tolerance=tolerance,
+        num_disagreeing=int((diff > tolerance).sum()),
+        num_keypoints=int(diff.size),
+        ours_ms_all=ours_ms,
+        mmpose_ms_all=ref_ms,
+        **extra)
 
 
 def format_codec(rows):
-    headers = ('op', 'method', 'N', 'ours ms', 'mmpose ms', 'speed-up', 'max disagreement',
-               'beyond tol.')
+    headers = ('op', 'method', 'N', 'ours ms', 'mmpose ms', 'speed-up', 'max disagreement', 'beyond tol.')
     table = [(r['operation'], r['method'], r['num_rois'], r['ours_ms'], r['mmpose_ms'],
               f"{r['speedup']:.1f}x" if r['speedup'] else None,
               f"{r['max_disagreement']:.2g} {r['disagreement_unit']}",
               f"{r['num_disagreeing']}/{r['num_keypoints']}") for r in rows]
     text = format_table(headers, table)
-    notes = ['beyond tol.: keypoints disagreeing by more than 0.01 image px (decode) / 1e-4 of a '
-             'target value (encode)']
+    notes = [
+        'beyond tol.: keypoints disagreeing by more than 0.01 image px (decode) / 1e-4 of a '
+        'target value (encode)'
+    ]
     for r in rows:
         if 'mmpose_single_call_max_disagreement' in r:
-            notes.append(
-                f"udp decode N={r['num_rois']}: mmpose's single call reads wrong cells beyond "
-                f"{MMPOSE_UDP_MAX_ROIS} RoIs (float32 indices in post_dark_udp), max "
-                f"{r['mmpose_single_call_max_disagreement']:.3g} px from ours; compared with mmpose "
-                f"on chunks of {MMPOSE_UDP_MAX_ROIS} RoIs instead (timed as one call)")
+            notes.append(f"udp decode N={r['num_rois']}: mmpose's single call reads wrong cells beyond "
+                         f"{MMPOSE_UDP_MAX_ROIS} RoIs (float32 indices in post_dark_udp), max "
+                         f"{r['mmpose_single_call_max_disagreement']:.3g} px from ours; compared with mmpose "
+                         f"on chunks of {MMPOSE_UDP_MAX_ROIS} RoIs instead (timed as one call)")
         if r['operation'] == 'encode' and r['alloc_floor_ms'] > 0.5 * r['ours_ms']:
             notes.append(f"encode {r['method']} N={r['num_rois']}: allocating and filling a fresh "
                          f"[N, K, H, W] output alone takes {r['alloc_floor_ms']:.3g} ms of ours' "

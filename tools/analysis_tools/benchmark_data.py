@@ -51,13 +51,21 @@ def generate_coco_json(path, num_images, num_persons, seed=0):
     rng = np.random.RandomState(seed)
     widths = rng.choice([640, 480, 427, 500, 612], num_images)
     heights = rng.choice([480, 640, 427, 375, 612], num_images)
-    images = [dict(license=int(rng.randint(1, 8)), file_name=f'{i:012d}.jpg',
-                   coco_url=f'http://images.cocodataset.org/train2017/{i:012d}.jpg',
-                   height=int(h), width=int(w), date_captured='2013-11-14 16:28:13',
-                   flickr_url=f'http://farm4.staticflickr.com/{i}.jpg', id=int(i))
-              for i, w, h in zip(range(1, num_images + 1), widths, heights)]
-    owner = np.concatenate([np.arange(min(num_images, num_persons)),
-                            rng.randint(0, num_images, max(0, num_persons - num_images))])
+    images = [
+        dict(
+            license=int(rng.randint(1, 8)),
+            file_name=f'{i:012d}.jpg',
+            coco_url=f'http://images.cocodataset.org/train2017/{i:012d}.jpg',
+            height=int(h),
+            width=int(w),
+            date_captured='2013-11-14 16:28:13',
+            flickr_url=f'http://farm4.staticflickr.com/{i}.jpg',
+            id=int(i)) for i, w, h in zip(range(1, num_images + 1), widths, heights)
+    ]
+    owner = np.concatenate([
+        np.arange(min(num_images, num_persons)),
+        rng.randint(0, num_images, max(0, num_persons - num_images))
+    ])
     owner.sort(kind='stable')
     img_w, img_h = widths[owner].astype(np.float64), heights[owner].astype(np.float64)
     box_w = np.maximum(2.0, img_w * rng.uniform(0.02, 0.6, num_persons)).round(2)
@@ -77,29 +85,42 @@ def generate_coco_json(path, num_images, num_persons, seed=0):
         x, y, w, h = float(box_x[n]), float(box_y[n]), float(box_w[n]), float(box_h[n])
         if crowd[n]:
             height, width = int(heights[owner[n]]), int(widths[owner[n]])
-            segmentation = dict(counts=[int(c) for c in rng.randint(1, 400, 60)],
-                                size=[height, width])
+            segmentation = dict(counts=[int(c) for c in rng.randint(1, 400, 60)], size=[height, width])
         else:
             angle = np.linspace(0, 2 * np.pi, num_vertices[n], endpoint=False)
-            poly = np.stack([x + w * (0.5 + 0.5 * np.cos(angle)), y + h * (0.5 + 0.5 * np.sin(angle))],
-                            1)
+            poly = np.stack([x + w * (0.5 + 0.5 * np.cos(angle)), y + h * (0.5 + 0.5 * np.sin(angle))], 1)
             segmentation = [poly.round(2).reshape(-1).tolist()]
-        annotations.append(dict(
-            segmentation=segmentation, num_keypoints=int(labelled[n].sum()),
-            area=round(w * h * 0.6, 4), iscrowd=int(crowd[n]),
-            keypoints=keypoints[n].reshape(-1).tolist(), image_id=int(owner[n] + 1),
-            bbox=[x, y, w, h], category_id=1, id=int(n + 1)))
-    category = dict(supercategory='person', id=1, name='person',
-                    keypoints=list(COCO_KEYPOINT_NAMES),
-                    skeleton=[[i + 1, j + 1] for i, j in COCO_SKELETON])
-    payload = dict(info=dict(description='COCO-structured generated keypoints', version='1.0',
-                             year=2017), licenses=[dict(url='', id=i, name='') for i in range(1, 9)],
-                   images=images, annotations=annotations, categories=[category])
+        annotations.append(
+            dict(
+                segmentation=segmentation,
+                num_keypoints=int(labelled[n].sum()),
+                area=round(w * h * 0.6, 4),
+                iscrowd=int(crowd[n]),
+                keypoints=keypoints[n].reshape(-1).tolist(),
+                image_id=int(owner[n] + 1),
+                bbox=[x, y, w, h],
+                category_id=1,
+                id=int(n + 1)))
+    category = dict(
+        supercategory='person',
+        id=1,
+        name='person',
+        keypoints=list(COCO_KEYPOINT_NAMES),
+        skeleton=[[i + 1, j + 1] for i, j in COCO_SKELETON])
+    payload = dict(
+        info=dict(description='COCO-structured generated keypoints', version='1.0', year=2017),
+        licenses=[dict(url='', id=i, name='') for i in range(1, 9)],
+        images=images,
+        annotations=annotations,
+        categories=[category])
     with open(path, 'w') as f:
         f.write(json.dumps(payload))
-    return OrderedDict(path=path, num_images=num_images, num_persons=num_persons,
-                       size_mb=os.path.getsize(path) / 2**20,
-                       seconds=time.perf_counter() - start)
+    return OrderedDict(
+        path=path,
+        num_images=num_images,
+        num_persons=num_persons,
+        size_mb=os.path.getsize(path) / 2**20,
+        seconds=time.perf_counter() - start)
 
 
 def generate_results(dataset, dets_per_image, seed=0):
@@ -155,6 +176,7 @@ def _child_load(kind, ann_file):
 
         def build():
             return CocoKeypointDataset(ann_file, [], min_keypoints=0)
+
     release_memory()
     before = _rss_mb()
     start = time.perf_counter()
@@ -162,8 +184,7 @@ def _child_load(kind, ann_file):
     seconds = time.perf_counter() - start
     release_memory()
     after = _rss_mb()
-    figures = dict(seconds=seconds, rss_before_mb=before, rss_after_mb=after,
-                   retained_mb=after - before)
+    figures = dict(seconds=seconds, rss_before_mb=before, rss_after_mb=after, retained_mb=after - before)
     if kind == 'dataset':
         persons = sum(len(obj.get_ann_info(i)['labels']) for i in range(len(obj)))
         figures.update(images=len(obj), persons=int(persons))
@@ -175,8 +196,11 @@ def _run_child(kind, ann_file):
     repo_root = os.path.dirname(os.path.dirname(tool_dir))
     paths = [tool_dir, repo_root] + ([os.environ['PYTHONPATH']] if os.environ.get('PYTHONPATH') else [])
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
-    proc = subprocess.run([sys.executable, os.path.abspath(__file__), '--child', kind, ann_file],
-                          capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), '--child', kind, ann_file],
+        capture_output=True,
+        text=True,
+        env=env)
     lines = [line for line in proc.stdout.splitlines() if line.startswith('BENCH_JSON ')]
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f'loading {ann_file} with {kind} failed:\n{proc.stderr[-3000:]}')
@@ -193,11 +217,14 @@ def bench_load(ann_file, repeat=1):
     coco = min(runs['pycocotools'], key=lambda r: r['seconds'])
     dataset = min(runs['dataset'], key=lambda r: r['seconds'])
     return OrderedDict(
-        pycocotools_s=coco['seconds'], dataset_s=dataset['seconds'],
+        pycocotools_s=coco['seconds'],
+        dataset_s=dataset['seconds'],
         ratio=dataset['seconds'] / coco['seconds'],
-        pycocotools_retained_mb=coco['retained_mb'], dataset_retained_mb=dataset['retained_mb'],
+        pycocotools_retained_mb=coco['retained_mb'],
+        dataset_retained_mb=dataset['retained_mb'],
         dataset_beyond_pycocotools_mb=dataset['retained_mb'] - coco['retained_mb'],
-        images=dataset['images'], persons=dataset['persons'],
+        images=dataset['images'],
+        persons=dataset['persons'],
         runs_pycocotools_s=[r['seconds'] for r in runs['pycocotools']],
         runs_dataset_s=[r['seconds'] for r in runs['dataset']])
 
@@ -224,27 +251,39 @@ def bench_eval(ann_file, dets_per_image, seed=0):
         total = time.perf_counter() - start
     finally:
         timer.restore()
-    parts = OrderedDict((f'{name}_s', timer.exclusive.get(name, 0.0))
-                        for name in TIMED_EVAL_REGIONS + ('other', ))
-    return OrderedDict(images=len(dataset), detections=len(dataset) * dets_per_image, total_s=total,
-                       cocoeval_share=parts['cocoeval_s'] / total, **parts,
-                       keypoints_AP=metrics['keypoints_AP'])
+    parts = OrderedDict(
+        (f'{name}_s', timer.exclusive.get(name, 0.0)) for name in TIMED_EVAL_REGIONS + ('other', ))
+    return OrderedDict(
+        images=len(dataset),
+        detections=len(dataset) * dets_per_image,
+        total_s=total,
+        cocoeval_share=parts['cocoeval_s'] / total,
+        **parts,
+        keypoints_AP=metrics['keypoints_AP'])
 
 
-def bench_data(num_images, num_persons, eval_images, eval_persons, dets_per_image, repeat,
-               work_dir=None, seed=0):
+def bench_data(num_images,
+               num_persons,
+               eval_images,
+               eval_persons,
+               dets_per_image,
+               repeat,
+               work_dir=None,
+               seed=0):
     """Generate both files (in ``work_dir`` or a temporary folder), then :func:`bench_load` and
     :func:`bench_eval`."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = work_dir or tmp
         os.makedirs(folder, exist_ok=True)
-        train = generate_coco_json(os.path.join(folder, 'person_keypoints_train.json'), num_images,
-                                   num_persons, seed)
-        print(f"generated {train['path']}: {num_images} images, {num_persons} persons, "
-              f"{train['size_mb']:.0f} MB in {train['seconds']:.0f} s", flush=True)
+        train = generate_coco_json(
+            os.path.join(folder, 'person_keypoints_train.json'), num_images, num_persons, seed)
+        print(
+            f"generated {train['path']}: {num_images} images, {num_persons} persons, "
+            f"{train['size_mb']:.0f} MB in {train['seconds']:.0f} s",
+            flush=True)
         load = bench_load(train['path'], repeat)
-        val = generate_coco_json(os.path.join(folder, 'person_keypoints_val.json'), eval_images,
-                                 eval_persons, seed + 1)
+        val = generate_coco_json(
+            os.path.join(folder, 'person_keypoints_val.json'), eval_images, eval_persons, seed + 1)
         evaluation = bench_eval(val['path'], dets_per_image, seed)
         for generated in (train, val):
             generated['path'] = os.path.basename(generated['path'])
@@ -256,8 +295,10 @@ def format_data(results):
     load, ev = results['load'], results['eval']
     rows = [
         ['pycocotools COCO()', load['pycocotools_s'], load['pycocotools_retained_mb'], ''],
-        ['CocoKeypointDataset', load['dataset_s'], load['dataset_retained_mb'],
-         f"{load['ratio']:.2f}x, +{load['dataset_beyond_pycocotools_mb']:.0f} MB"],
+        [
+            'CocoKeypointDataset', load['dataset_s'], load['dataset_retained_mb'],
+            f"{load['ratio']:.2f}x, +{load['dataset_beyond_pycocotools_mb']:.0f} MB"
+        ],
     ]
     text = format_table(['load', 'seconds', 'retained MB', 'vs pycocotools'], rows)
     parts = [[name, ev[f'{name}_s'], f"{100 * ev[f'{name}_s'] / ev['total_s']:.0f} %"]

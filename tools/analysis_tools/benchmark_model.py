@@ -92,8 +92,7 @@ def synthetic_batches(num_batches, batch_size, img_size, num_keypoints=NUM_KEYPO
         images = torch.rand(batch_size, 3, img_h, img_w, generator=gen)
         boxes, keypoints = [], []
         for _ in range(batch_size):
-            n = int(torch.randint(PERSONS_PER_IMAGE[0], PERSONS_PER_IMAGE[1] + 1, (1, ),
-                                  generator=gen))
+            n = int(torch.randint(PERSONS_PER_IMAGE[0], PERSONS_PER_IMAGE[1] + 1, (1, ), generator=gen))
             h = float(min(img_h, img_w)) * _uniform(gen, n, *PERSON_HEIGHT)
             w = h * _uniform(gen, n, *PERSON_ASPECT)
             x1 = (img_w - w) * torch.rand(n, generator=gen)
@@ -101,8 +100,9 @@ def synthetic_batches(num_batches, batch_size, img_size, num_keypoints=NUM_KEYPO
             box = torch.stack([x1, y1, x1 + w, y1 + h], dim=1)
             frac = torch.rand(n, num_keypoints, 2, generator=gen)
             xy = box[:, None, :2] + frac * (box[:, None, 2:] - box[:, None, :2])
-            v = torch.multinomial(vis_probs, n * num_keypoints, replacement=True,
-                                  generator=gen).float().reshape(n, num_keypoints, 1)
+            v = torch.multinomial(
+                vis_probs, n * num_keypoints, replacement=True,
+                generator=gen).float().reshape(n, num_keypoints, 1)
             xy = xy * (v > 0)  # unlabelled keypoints are (0, 0, 0), as in the datasets
             boxes.append(box)
             keypoints.append(torch.cat([xy, v], dim=2))
@@ -121,9 +121,14 @@ def to_mmdet_inputs(batch, device):
     std = images.new_tensor(IMG_NORM_STD)[:, None, None]
     img = ((images * 255 - mean) / std).to(device)
     height, width = images.shape[-2:]
-    meta = dict(img_shape=(height, width, 3), ori_shape=(height, width, 3),
-                pad_shape=(height, width, 3), batch_input_shape=(height, width),
-                scale_factor=np.ones(4, dtype=np.float32), flip=False, flip_direction=None)
+    meta = dict(
+        img_shape=(height, width, 3),
+        ori_shape=(height, width, 3),
+        pad_shape=(height, width, 3),
+        batch_input_shape=(height, width),
+        scale_factor=np.ones(4, dtype=np.float32),
+        flip=False,
+        flip_direction=None)
     return dict(
         img=img,
         img_metas=[dict(meta) for _ in range(len(images))],
@@ -135,8 +140,12 @@ def to_mmdet_inputs(batch, device):
 def to_torchvision_inputs(batch, device):
     """``(images, targets)`` for torchvision's detection models (label 1 = person, 0 = background)."""
     images = [im.to(device) for im in batch['images']]
-    targets = [dict(boxes=b.to(device), labels=torch.ones(len(b), dtype=torch.long, device=device),
-                    keypoints=k.to(device)) for b, k in zip(batch['boxes'], batch['keypoints'])]
+    targets = [
+        dict(
+            boxes=b.to(device),
+            labels=torch.ones(len(b), dtype=torch.long, device=device),
+            keypoints=k.to(device)) for b, k in zip(batch['boxes'], batch['keypoints'])
+    ]
     return images, targets
 
 
@@ -236,7 +245,10 @@ def normalised_images(batches):
 TORCHVISION_VARIANTS = ('finetune', 'scratch')
 
 
-def build_torchvision_model(img_size, device='cpu', train=True, variant='finetune',
+def build_torchvision_model(img_size,
+                            device='cpu',
+                            train=True,
+                            variant='finetune',
                             num_keypoints=NUM_KEYPOINTS):
     """torchvision's Keypoint R-CNN R50-FPN, random init, 2 classes, no resizing (min = max = S).
 
@@ -257,8 +269,8 @@ def build_torchvision_model(img_size, device='cpu', train=True, variant='finetun
     if not train:
         kwargs.update(box_score_thresh=0.0, box_detections_per_img=FORCED_DETECTIONS)
     if variant == 'scratch':
-        model = keypointrcnn_resnet50_fpn(weights=None, weights_backbone=None, num_classes=2,
-                                          num_keypoints=num_keypoints, **kwargs)
+        model = keypointrcnn_resnet50_fpn(
+            weights=None, weights_backbone=None, num_classes=2, num_keypoints=num_keypoints, **kwargs)
     else:
         backbone = _resnet_fpn_extractor(resnet50(weights=None, norm_layer=FrozenBatchNorm2d), 3)
         model = KeypointRCNN(backbone, num_classes=2, num_keypoints=num_keypoints, **kwargs)
@@ -303,8 +315,7 @@ def _wrap_roi_counts(timer, model, kind):
     else:
         heads = model.roi_heads
         timer.wrap(heads.box_roi_pool, 'forward', None, count=count_pooled('box RoIs per batch'))
-        timer.wrap(heads.keypoint_roi_pool, 'forward', None,
-                   count=count_pooled('keypoint RoIs per batch'))
+        timer.wrap(heads.keypoint_roi_pool, 'forward', None, count=count_pooled('keypoint RoIs per batch'))
 
 
 def mean_counts(counts):
@@ -337,8 +348,10 @@ class ProposalJitter:
         original = getattr(owner, attr)
 
         def mmdet_proposals(*args, **kwargs):
-            return [torch.cat([p, self._with_score(p, g)]) for p, g in
-                    zip(original(*args, **kwargs), self.gt_boxes)]
+            return [
+                torch.cat([p, self._with_score(p, g)])
+                for p, g in zip(original(*args, **kwargs), self.gt_boxes)
+            ]
 
         def torchvision_proposals(*args, **kwargs):
             boxes, scores = original(*args, **kwargs)
@@ -354,8 +367,7 @@ class ProposalJitter:
         size = boxes[:, 2:] - boxes[:, :2]
         centre = (boxes[:, :2] + boxes[:, 2:]) / 2
         shift = (torch.rand(centre.shape, generator=self.generator) * 2 - 1) * JITTER_SHIFT
-        scale = torch.exp((torch.rand(size.shape, generator=self.generator) * 2 - 1) *
-                          JITTER_LOG_SCALE)
+        scale = torch.exp((torch.rand(size.shape, generator=self.generator) * 2 - 1) * JITTER_LOG_SCALE)
         centre, half = centre + shift * size, size * scale / 2
         return torch.cat([centre - half, centre + half], dim=1)
 
@@ -387,8 +399,8 @@ class TrainStep:
     def forward(self, data):
         """The summed loss (a Tensor) of one batch."""
         if self.jitter:
-            self.jitter.gt_boxes = (data['gt_bboxes'] if self.kind == 'mmdet' else
-                                    [t['boxes'] for t in data[1]])
+            self.jitter.gt_boxes = (
+                data['gt_bboxes'] if self.kind == 'mmdet' else [t['boxes'] for t in data[1]])
         if self.kind == 'mmdet':
             losses = self.model(return_loss=True, **data)
             loss, _ = self.model._parse_losses(losses)
@@ -422,8 +434,7 @@ def model_inputs(kind, batch, device):
     return to_mmdet_inputs(batch, device) if kind == 'mmdet' else to_torchvision_inputs(batch, device)
 
 
-def _measure_train(build, kind, batches, iters, warmup, device, fp16, jitter_proposals,
-                   cpu_bf16=False):
+def _measure_train(build, kind, batches, iters, warmup, device, fp16, jitter_proposals, cpu_bf16=False):
     """images/s and iteration times of one model after ``warmup`` untimed iterations."""
     with PeakMemory(device) as memory:
         model = build()
@@ -464,9 +475,19 @@ def _measure_train(build, kind, batches, iters, warmup, device, fp16, jitter_pro
     return result
 
 
-def bench_train(config, img_size=512, batch_size=2, iters=10, warmup=3, device='cpu', fp16=False,
-                vs_torchvision=False, torchvision_variant='finetune', cfg_options=None, seed=0,
-                jitter_proposals=0, cpu_bf16=False):
+def bench_train(config,
+                img_size=512,
+                batch_size=2,
+                iters=10,
+                warmup=3,
+                device='cpu',
+                fp16=False,
+                vs_torchvision=False,
+                torchvision_variant='finetune',
+                cfg_options=None,
+                seed=0,
+                jitter_proposals=0,
+                cpu_bf16=False):
     """Steady-state training throughput of ``config``'s model (and torchvision's, same batches).
 
     ``jitter_proposals`` > 0 adds that many jittered copies of each ground-truth box to the RPN's
@@ -491,22 +512,29 @@ def bench_train(config, img_size=512, batch_size=2, iters=10, warmup=3, device='
         cpu_bf16 = cpu_bf16_mode('on', device, notes) == 'on'
     torch.manual_seed(seed)
     batches = synthetic_batches(max(1, min(4, warmup + iters)), batch_size, img_size, seed=seed)
-    result = OrderedDict(config=config, img_size=img_size, batch_size=batch_size, iters=iters,
-                         warmup=warmup, device=str(device), fp16=fp16, cpu_bf16=cpu_bf16,
-                         persons_per_image=_persons(batches), jitter_proposals=jitter_proposals,
-                         notes=notes)
+    result = OrderedDict(
+        config=config,
+        img_size=img_size,
+        batch_size=batch_size,
+        iters=iters,
+        warmup=warmup,
+        device=str(device),
+        fp16=fp16,
+        cpu_bf16=cpu_bf16,
+        persons_per_image=_persons(batches),
+        jitter_proposals=jitter_proposals,
+        notes=notes)
     result['ours'] = _measure_train(
-        lambda: build_mmdet_model(config, device, train=True, cfg_options=cfg_options,
-                                  bn_images=normalised_images(batches)), 'mmdet',
-        batches, iters, warmup, device, fp16, jitter_proposals, cpu_bf16)
+        lambda: build_mmdet_model(
+            config, device, train=True, cfg_options=cfg_options, bn_images=normalised_images(batches)),
+        'mmdet', batches, iters, warmup, device, fp16, jitter_proposals, cpu_bf16)
     if vs_torchvision:
         result['torchvision_variant'] = torchvision_variant
         result['torchvision'] = _measure_train(
-            lambda: build_torchvision_model(img_size, device, train=True,
-                                            variant=torchvision_variant),
+            lambda: build_torchvision_model(img_size, device, train=True, variant=torchvision_variant),
             'torchvision', batches, iters, warmup, device, fp16, jitter_proposals)
-        result['ratio_ours_over_torchvision'] = (result['ours']['iter_ms_median'] /
-                                                 result['torchvision']['iter_ms_median'])
+        result['ratio_ours_over_torchvision'] = (
+            result['ours']['iter_ms_median'] / result['torchvision']['iter_ms_median'])
         result['differences'] = list(TORCHVISION_DIFFERENCES)
     return result
 
@@ -524,17 +552,16 @@ def format_train(result):
     models = [('ours', result['ours'])]
     if 'torchvision' in result:
         models.append((f"torchvision ({result['torchvision_variant']})", result['torchvision']))
-    rows = [(name, r['images_per_s'], r['iter_ms_median'], r['memory']['peak_mb'],
-             r['memory']['increase_mb'], r['loss_finite'], r['trainable_params'] / 1e6,
-             r['counts'].get('box RoIs per batch'), r['counts'].get('keypoint RoIs per batch'))
-            for name, r in models]
+    rows = [(name, r['images_per_s'], r['iter_ms_median'], r['memory']['peak_mb'], r['memory']['increase_mb'],
+             r['loss_finite'], r['trainable_params'] / 1e6, r['counts'].get('box RoIs per batch'),
+             r['counts'].get('keypoint RoIs per batch')) for name, r in models]
     memory = 'peak GPU MB' if result['device'].startswith('cuda') else 'peak RSS MB'
     text = (f"train {result['config']}  S={result['img_size']} B={result['batch_size']} "
             f"iters={result['iters']} (after {result['warmup']} warm-up) fp16={result['fp16']} "
             f"cpu-bf16={result['cpu_bf16']} "
             f"device={result['device']}\n")
-    text += format_table(('model', 'images/s', 'ms/iter (median)', memory, 'MB added',
-                          'loss finite', 'trainable M', 'box RoIs/batch', 'kpt RoIs/batch'), rows)
+    text += format_table(('model', 'images/s', 'ms/iter (median)', memory, 'MB added', 'loss finite',
+                          'trainable M', 'box RoIs/batch', 'kpt RoIs/batch'), rows)
     if result['jitter_proposals']:
         text += (f"\nproposals: {result['jitter_proposals']} jittered copies of each ground-truth box "
                  'added to the RPN proposals (--jitter-proposals)')
@@ -577,10 +604,14 @@ def _measure_infer(build, kind, images, iters, warmup, device, top_ops=0, fp16=F
             ops = profile_top_ops(partial(_infer_one, model, kind, images[0], device), device, top_ops)
     ms = [1e3 * t for t in times]
     result = OrderedDict(
-        latency_ms_median=float(np.median(ms)), latency_ms_p90=percentile(ms, 90),
-        latency_ms_mean=float(np.mean(ms)), images_per_s=1e3 / float(np.mean(ms)),
-        latency_ms_all=ms, detections_per_image=float(np.mean(detections)),
-        memory=memory.result(), top_ops=ops)
+        latency_ms_median=float(np.median(ms)),
+        latency_ms_p90=percentile(ms, 90),
+        latency_ms_mean=float(np.mean(ms)),
+        images_per_s=1e3 / float(np.mean(ms)),
+        latency_ms_all=ms,
+        detections_per_image=float(np.mean(detections)),
+        memory=memory.result(),
+        top_ops=ops)
     del model
     release_memory()
     return result
@@ -589,18 +620,27 @@ def _measure_infer(build, kind, images, iters, warmup, device, top_ops=0, fp16=F
 def _infer_one(model, kind, image, device):
     """Run one image (Tensor[3, S, S] in [0, 1]); return the number of detections."""
     if kind == 'mmdet':
-        data = to_mmdet_inputs(dict(images=image[None], boxes=[torch.zeros(0, 4)],
-                                    keypoints=[torch.zeros(0, NUM_KEYPOINTS, 3)]), device)
-        result = model(return_loss=False, rescale=True, img=[data['img']],
-                       img_metas=[data['img_metas']])
+        data = to_mmdet_inputs(
+            dict(images=image[None], boxes=[torch.zeros(0, 4)], keypoints=[torch.zeros(0, NUM_KEYPOINTS, 3)]),
+            device)
+        result = model(return_loss=False, rescale=True, img=[data['img']], img_metas=[data['img_metas']])
         bbox_results = result[0][0]
         return sum(len(b) for b in bbox_results)
     output = model([image.to(device)])
     return len(output[0]['boxes'])
 
 
-def bench_infer(config, img_size=512, iters=20, warmup=3, device='cpu', vs_torchvision=False,
-                torchvision_variant='finetune', cfg_options=None, seed=0, top_ops=0, fp16=False):
+def bench_infer(config,
+                img_size=512,
+                iters=20,
+                warmup=3,
+                device='cpu',
+                vs_torchvision=False,
+                torchvision_variant='finetune',
+                cfg_options=None,
+                seed=0,
+                top_ops=0,
+                fp16=False):
     """Per-image latency (batch 1) in eval mode, median and p90, and images/s (1 / mean latency).
 
     fp16 (CUDA only): mmcv's ``wrap_fp16_model`` as in training; torchvision under ``torch.autocast``.
@@ -613,27 +653,34 @@ def bench_infer(config, img_size=512, iters=20, warmup=3, device='cpu', vs_torch
     torch.manual_seed(seed)
     batches = synthetic_batches(max(1, min(8, warmup + iters)), 1, img_size, seed=seed)
     images = [b['images'][0] for b in batches]
-    notes = ['detections forced: test_cfg.rcnn.score_thr=0, max_per_img='
-             f'{FORCED_DETECTIONS} (torchvision box_score_thresh=0, '
-             f'box_detections_per_img={FORCED_DETECTIONS}); batch of 1 image']
+    notes = [
+        'detections forced: test_cfg.rcnn.score_thr=0, max_per_img='
+        f'{FORCED_DETECTIONS} (torchvision box_score_thresh=0, '
+        f'box_detections_per_img={FORCED_DETECTIONS}); batch of 1 image'
+    ]
     if fp16 and device.type != 'cuda':
         notes.append('fp16 is not supported on CPU (mmcv fp16 = CUDA autocast): measured in fp32')
         fp16 = False
-    result = OrderedDict(config=config, img_size=img_size, iters=iters, warmup=warmup,
-                         device=str(device), fp16=fp16, forced_detections=FORCED_DETECTIONS,
-                         notes=notes)
+    result = OrderedDict(
+        config=config,
+        img_size=img_size,
+        iters=iters,
+        warmup=warmup,
+        device=str(device),
+        fp16=fp16,
+        forced_detections=FORCED_DETECTIONS,
+        notes=notes)
     result['ours'] = _measure_infer(
-        lambda: build_mmdet_model(config, device, train=False, cfg_options=cfg_options,
-                                  bn_images=normalised_images(batches)), 'mmdet',
-        images, iters, warmup, device, top_ops, fp16)
+        lambda: build_mmdet_model(
+            config, device, train=False, cfg_options=cfg_options, bn_images=normalised_images(batches)),
+        'mmdet', images, iters, warmup, device, top_ops, fp16)
     if vs_torchvision:
         result['torchvision_variant'] = torchvision_variant
         result['torchvision'] = _measure_infer(
-            lambda: build_torchvision_model(img_size, device, train=False,
-                                            variant=torchvision_variant),
+            lambda: build_torchvision_model(img_size, device, train=False, variant=torchvision_variant),
             'torchvision', images, iters, warmup, device, top_ops, fp16)
-        result['ratio_ours_over_torchvision'] = (result['ours']['latency_ms_median'] /
-                                                 result['torchvision']['latency_ms_median'])
+        result['ratio_ours_over_torchvision'] = (
+            result['ours']['latency_ms_median'] / result['torchvision']['latency_ms_median'])
         result['differences'] = list(TORCHVISION_DIFFERENCES)
     return result
 
@@ -642,13 +689,12 @@ def format_infer(result):
     models = [('ours', result['ours'])]
     if 'torchvision' in result:
         models.append((f"torchvision ({result['torchvision_variant']})", result['torchvision']))
-    rows = [(name, r['latency_ms_median'], r['latency_ms_p90'], r['images_per_s'],
-             r['detections_per_image'], r['memory']['peak_mb']) for name, r in models]
+    rows = [(name, r['latency_ms_median'], r['latency_ms_p90'], r['images_per_s'], r['detections_per_image'],
+             r['memory']['peak_mb']) for name, r in models]
     memory = 'peak GPU MB' if result['device'].startswith('cuda') else 'peak RSS MB'
     text = (f"infer {result['config']}  S={result['img_size']} iters={result['iters']} "
             f"(after {result['warmup']} warm-up) fp16={result['fp16']} device={result['device']}\n")
-    text += format_table(('model', 'ms median', 'ms p90', 'images/s', 'detections/img', memory),
-                         rows)
+    text += format_table(('model', 'ms median', 'ms p90', 'images/s', 'detections/img', memory), rows)
     if 'ratio_ours_over_torchvision' in result:
         text += (f"\nratio ours / torchvision (median latency): "
                  f"{result['ratio_ours_over_torchvision']:.2f}")

@@ -31,8 +31,8 @@ def _build(config, checkpoint, cfg_options, batches):
     """The model and its config: a checkpoint's weights, or random init with forced detections."""
     cfg = load_config(config, cfg_options)
     if checkpoint is None:
-        model = build_mmdet_model(config, 'cpu', train=False, cfg_options=cfg_options,
-                                  bn_images=normalised_images(batches))
+        model = build_mmdet_model(
+            config, 'cpu', train=False, cfg_options=cfg_options, bn_images=normalised_images(batches))
         note = (f'random init, detections forced: test_cfg.rcnn.score_thr=0, max_per_img='
                 f'{FORCED_DETECTIONS}; BN statistics from the synthetic images')
     else:
@@ -43,13 +43,23 @@ def _build(config, checkpoint, cfg_options, batches):
 
 
 def _stats(times_ms, detections):
-    return OrderedDict(latency_ms_median=float(np.median(times_ms)), latency_ms_p90=percentile(times_ms, 90),
-                       latency_ms_mean=float(np.mean(times_ms)), latency_ms_all=list(times_ms),
-                       detections_per_image=float(np.mean(detections)))
+    return OrderedDict(
+        latency_ms_median=float(np.median(times_ms)),
+        latency_ms_p90=percentile(times_ms, 90),
+        latency_ms_mean=float(np.mean(times_ms)),
+        latency_ms_all=list(times_ms),
+        detections_per_image=float(np.mean(detections)))
 
 
-def bench_onnx(config, img_size=512, iters=10, warmup=2, checkpoint=None, cfg_options=None, seed=0,
-               opset=DEFAULT_OPSET, threads=None):
+def bench_onnx(config,
+               img_size=512,
+               iters=10,
+               warmup=2,
+               checkpoint=None,
+               cfg_options=None,
+               seed=0,
+               opset=DEFAULT_OPSET,
+               threads=None):
     """Per-image latency of PyTorch and onnxruntime (CPU), median of ``iters`` images after ``warmup``.
 
     Returns:
@@ -67,13 +77,19 @@ def bench_onnx(config, img_size=512, iters=10, warmup=2, checkpoint=None, cfg_op
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, 'model.onnx')
         start = time.perf_counter()
-        export_onnx(model, path, images[0], dict(meta, input_shape=[img_size, img_size], dynamic=False),
-                    opset=opset, flip_pairs=meta['flip_pairs'])
+        export_onnx(
+            model,
+            path,
+            images[0],
+            dict(meta, input_shape=[img_size, img_size], dynamic=False),
+            opset=opset,
+            flip_pairs=meta['flip_pairs'])
         export_s = time.perf_counter() - start
         onnx_mb = os.path.getsize(path) / 2**20
         session = create_session(path, num_threads=threads)
-        agreement = compare_outputs(pytorch_outputs(model, images[0], flip_pairs=meta['flip_pairs']),
-                                    onnx_outputs(session, images[0].numpy()), img_size)
+        agreement = compare_outputs(
+            pytorch_outputs(model, images[0], flip_pairs=meta['flip_pairs']),
+            onnx_outputs(session, images[0].numpy()), img_size)
         runs = dict(pytorch=([], []), onnxruntime=([], []))
         for i in range(warmup + iters):
             image = images[i % len(images)]
@@ -85,12 +101,19 @@ def bench_onnx(config, img_size=512, iters=10, warmup=2, checkpoint=None, cfg_op
                 if i >= warmup:
                     runs[name][0].append(elapsed)
                     runs[name][1].append(len(out['dets']))
-    result = OrderedDict(config=config, img_size=img_size, iters=iters, warmup=warmup, opset=opset,
-                         threads=threads, export_s=export_s, onnx_mb=onnx_mb)
+    result = OrderedDict(
+        config=config,
+        img_size=img_size,
+        iters=iters,
+        warmup=warmup,
+        opset=opset,
+        threads=threads,
+        export_s=export_s,
+        onnx_mb=onnx_mb)
     for name, (times, detections) in runs.items():
         result[name] = _stats(times, detections)
-    result['ratio_onnxruntime_over_pytorch'] = (result['onnxruntime']['latency_ms_median'] /
-                                                result['pytorch']['latency_ms_median'])
+    result['ratio_onnxruntime_over_pytorch'] = (
+        result['onnxruntime']['latency_ms_median'] / result['pytorch']['latency_ms_median'])
     result['agreement'] = agreement
     result['notes'] = [
         weights_note, f'batch of 1 image, S={img_size}; torch threads {torch.get_num_threads()}, '
@@ -105,8 +128,10 @@ def format_onnx(result):
     rows = [(name, result[name]['latency_ms_median'], result[name]['latency_ms_p90'],
              result[name]['detections_per_image']) for name in ('pytorch', 'onnxruntime')]
     agreement = result['agreement']
-    fmt = {key: 'n/a' if agreement[key] is None else f'{agreement[key]:.3g}'
-           for key in ('box', 'keypoint', 'score')}
+    fmt = {
+        key: 'n/a' if agreement[key] is None else f'{agreement[key]:.3g}'
+        for key in ('box', 'keypoint', 'score')
+    }
     text = (f"onnx {result['config']}  S={result['img_size']} iters={result['iters']} (after "
             f"{result['warmup']} warm-up), opset {result['opset']}, exported in {result['export_s']:.1f} s "
             f"({result['onnx_mb']:.1f} MB)\n")

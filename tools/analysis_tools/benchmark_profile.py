@@ -22,9 +22,9 @@ from benchmark_utils import (RegionTimer, cpu_bf16_mode, format_table, profile_t
 
 from mmhrkpt.engine import CPUBF16Autocast
 
-PROFILE_PARTS = ('input transform', 'backbone', 'neck', 'rpn', 'rpn proposals (nms)',
-                 'box assign+sample', 'box head', 'keypoint head', 'codecs (target encoding)',
-                 'loss', 'backward', 'optimizer step', 'other')
+PROFILE_PARTS = ('input transform', 'backbone', 'neck', 'rpn', 'rpn proposals (nms)', 'box assign+sample',
+                 'box head', 'keypoint head', 'codecs (target encoding)', 'loss', 'backward',
+                 'optimizer step', 'other')
 
 
 def _wrap_mmdet(timer, model):
@@ -34,8 +34,11 @@ def _wrap_mmdet(timer, model):
         timer.wrap(model.neck, 'forward', 'neck')
     timer.wrap(model.rpn_head, 'forward_train', 'rpn')
     timer.wrap(model.rpn_head, 'loss', 'loss')
-    timer.wrap(model.rpn_head, 'get_bboxes', 'rpn proposals (nms)',
-               count=lambda a, k, out: ('proposals per batch', sum(len(p) for p in out)))
+    timer.wrap(
+        model.rpn_head,
+        'get_bboxes',
+        'rpn proposals (nms)',
+        count=lambda a, k, out: ('proposals per batch', sum(len(p) for p in out)))
     timer.wrap(roi_head.bbox_assigner, 'assign', 'box assign+sample')
     timer.wrap(roi_head.bbox_sampler, 'sample', 'box assign+sample')
     timer.wrap(roi_head, '_bbox_forward', 'box head', count=count_box_rois)
@@ -54,16 +57,19 @@ def _wrap_torchvision(timer, model):
     timer.wrap(model.backbone.body, 'forward', 'backbone')
     timer.wrap(model.backbone.fpn, 'forward', 'neck')
     timer.wrap(model.rpn, 'forward', 'rpn')
-    timer.wrap(model.rpn, 'filter_proposals', 'rpn proposals (nms)',
-               count=lambda a, k, out: ('proposals per batch', sum(len(p) for p in out[0])))
+    timer.wrap(
+        model.rpn,
+        'filter_proposals',
+        'rpn proposals (nms)',
+        count=lambda a, k, out: ('proposals per batch', sum(len(p) for p in out[0])))
     timer.wrap(model.rpn, 'assign_targets_to_anchors', 'loss')
     timer.wrap(model.rpn, 'compute_loss', 'loss')
     timer.wrap(heads, 'select_training_samples', 'box assign+sample')
     timer.wrap(heads.box_roi_pool, 'forward', 'box head', count=count_pooled('box RoIs per batch'))
     timer.wrap(heads.box_head, 'forward', 'box head')
     timer.wrap(heads.box_predictor, 'forward', 'box head')
-    timer.wrap(heads.keypoint_roi_pool, 'forward', 'keypoint head',
-               count=count_pooled('keypoint RoIs per batch'))
+    timer.wrap(
+        heads.keypoint_roi_pool, 'forward', 'keypoint head', count=count_pooled('keypoint RoIs per batch'))
     timer.wrap(heads.keypoint_head, 'forward', 'keypoint head')
     timer.wrap(heads.keypoint_predictor, 'forward', 'keypoint head')
     timer.wrap(tv_roi_heads, 'fastrcnn_loss', 'loss')
@@ -97,16 +103,18 @@ class _ProfiledModel:
 
     def result(self, top_ops=0):
         try:
-            ops = (profile_top_ops(partial(self.train_step, self.data[0]), self.device, top_ops)
-                   if top_ops else None)
+            ops = (
+                profile_top_ops(partial(self.train_step, self.data[0]), self.device, top_ops)
+                if top_ops else None)
         finally:
             self.timer.restore()
             if self.bf16 is not None:
                 self.bf16.remove()
-        parts = OrderedDict((part, float(np.median([it.get(part, 0.0) for it in self.per_iter])))
-                            for part in PROFILE_PARTS)
+        parts = OrderedDict(
+            (part, float(np.median([it.get(part, 0.0) for it in self.per_iter]))) for part in PROFILE_PARTS)
         return OrderedDict(
-            parts_ms=parts, parts_sum_ms=float(sum(parts.values())),
+            parts_ms=parts,
+            parts_sum_ms=float(sum(parts.values())),
             iteration_ms_median=float(np.median(self.totals)),
             iteration_ms_all=self.totals,
             counts=mean_counts(self.counts),
@@ -114,8 +122,7 @@ class _ProfiledModel:
             top_ops=ops)
 
 
-def _profile_model(build, kind, batches, iters, warmup, device, top_ops, jitter_proposals,
-                   cpu_bf16=False):
+def _profile_model(build, kind, batches, iters, warmup, device, top_ops, jitter_proposals, cpu_bf16=False):
     profiled = _ProfiledModel(build(), kind, batches, device, jitter_proposals, cpu_bf16)
     for i in range(warmup + iters):
         profiled.step(i, timed=i >= warmup)
@@ -152,8 +159,10 @@ def _profile_ab_bf16(build, batches, iters, warmup, device, top_ops, jitter_prop
         bf16_over_fp32=bf16['iteration_ms_median'] / fp32['iteration_ms_median'],
         bf16_over_fp32_pair_median=float(np.median(pairs)),
         bf16_over_fp32_fastest=min(bf16['iteration_ms_all']) / min(fp32['iteration_ms_all']),
-        losses_fp32=fp32['losses'], losses_bf16=bf16['losses'],
-        loss_max_rel_diff=float(max(rel)), loss_rel_diff=rel)
+        losses_fp32=fp32['losses'],
+        losses_bf16=bf16['losses'],
+        loss_max_rel_diff=float(max(rel)),
+        loss_rel_diff=rel)
     del runs, model, twin
     release_memory()
     return fp32, bf16, comparison
@@ -183,8 +192,15 @@ def bench_data_loading(config, data_root, batch_size=2, iters=5, warmup=1, cfg_o
         dataset_cfg = dataset_cfg.dataset
     dataset_cfg.ann_file, dataset_cfg.img_prefix = ann_file, img_prefix
     dataset = build_dataset(cfg.data.train)
-    loader = build_dataloader(dataset, samples_per_gpu=batch_size, workers_per_gpu=0, num_gpus=1,
-                              dist=False, shuffle=True, seed=0, persistent_workers=False)
+    loader = build_dataloader(
+        dataset,
+        samples_per_gpu=batch_size,
+        workers_per_gpu=0,
+        num_gpus=1,
+        dist=False,
+        shuffle=True,
+        seed=0,
+        persistent_workers=False)
     times = []
     it = iter(loader)
     for i in range(warmup + iters):
@@ -196,14 +212,29 @@ def bench_data_loading(config, data_root, batch_size=2, iters=5, warmup=1, cfg_o
             next(it)
         if i >= warmup:
             times.append(1e3 * (time.perf_counter() - start))
-    return OrderedDict(batch_ms_median=float(np.median(times)), batch_size=batch_size,
-                       ann_file=ann_file, img_prefix=img_prefix, num_images=len(dataset),
-                       batch_ms_all=times)
+    return OrderedDict(
+        batch_ms_median=float(np.median(times)),
+        batch_size=batch_size,
+        ann_file=ann_file,
+        img_prefix=img_prefix,
+        num_images=len(dataset),
+        batch_ms_all=times)
 
 
-def bench_profile(config, img_size=512, batch_size=2, iters=3, warmup=1, device='cpu',
-                  data_root=None, vs_torchvision=False, torchvision_variant='finetune', top_ops=0,
-                  cfg_options=None, seed=0, jitter_proposals=0, cpu_bf16='off'):
+def bench_profile(config,
+                  img_size=512,
+                  batch_size=2,
+                  iters=3,
+                  warmup=1,
+                  device='cpu',
+                  data_root=None,
+                  vs_torchvision=False,
+                  torchvision_variant='finetune',
+                  top_ops=0,
+                  cfg_options=None,
+                  seed=0,
+                  jitter_proposals=0,
+                  cpu_bf16='off'):
     """One training iteration split into ``PROFILE_PARTS`` (medians over ``iters`` iterations).
 
     Parts are exclusive wall times and add up to the iteration: 'other' is the forward glue outside the
@@ -221,24 +252,37 @@ def bench_profile(config, img_size=512, batch_size=2, iters=3, warmup=1, device=
     device = torch.device(device)
     torch.manual_seed(seed)
     batches = synthetic_batches(max(1, min(4, warmup + iters)), batch_size, img_size, seed=seed)
-    result = OrderedDict(config=config, img_size=img_size, batch_size=batch_size, iters=iters,
-                         warmup=warmup, device=str(device), jitter_proposals=jitter_proposals,
-                         notes=[])
+    result = OrderedDict(
+        config=config,
+        img_size=img_size,
+        batch_size=batch_size,
+        iters=iters,
+        warmup=warmup,
+        device=str(device),
+        jitter_proposals=jitter_proposals,
+        notes=[])
     result['cpu_bf16'] = cpu_bf16_mode(cpu_bf16, device, result['notes'])
 
     def build():
-        return build_mmdet_model(config, device, train=True, cfg_options=cfg_options,
-                                 bn_images=normalised_images(batches))
+        return build_mmdet_model(
+            config, device, train=True, cfg_options=cfg_options, bn_images=normalised_images(batches))
 
     if result['cpu_bf16'] == 'ab':
         result['ours'], result['ours_bf16'], result['bf16_vs_fp32'] = _profile_ab_bf16(
             build, batches, iters, warmup, device, top_ops, jitter_proposals, seed)
     else:
-        result['ours'] = _profile_model(build, 'mmdet', batches, iters, warmup, device, top_ops,
-                                        jitter_proposals, cpu_bf16=result['cpu_bf16'] == 'on')
+        result['ours'] = _profile_model(
+            build,
+            'mmdet',
+            batches,
+            iters,
+            warmup,
+            device,
+            top_ops,
+            jitter_proposals,
+            cpu_bf16=result['cpu_bf16'] == 'on')
     if data_root:
-        result['data_loading'] = bench_data_loading(config, data_root, batch_size,
-                                                    cfg_options=cfg_options)
+        result['data_loading'] = bench_data_loading(config, data_root, batch_size, cfg_options=cfg_options)
     else:
         result['data_loading'] = None
         result['notes'].append('data loading: n/a (give --data-root with a COCO-format keypoint '
@@ -246,8 +290,7 @@ def bench_profile(config, img_size=512, batch_size=2, iters=3, warmup=1, device=
     if vs_torchvision:
         result['torchvision_variant'] = torchvision_variant
         result['torchvision'] = _profile_model(
-            lambda: build_torchvision_model(img_size, device, train=True,
-                                            variant=torchvision_variant),
+            lambda: build_torchvision_model(img_size, device, train=True, variant=torchvision_variant),
             'torchvision', batches, iters, warmup, device, top_ops, jitter_proposals)
         result['differences'] = list(TORCHVISION_DIFFERENCES)
     return result
@@ -288,12 +331,14 @@ def format_profile(result):
     rows.append(row)
     row = ['iteration (wall, median)', ours['iteration_ms_median'], None]
     for _, other, _, fn in columns:
-        row += [other['iteration_ms_median'], None,
-                ratio(fn, ours['iteration_ms_median'], other['iteration_ms_median'])]
+        row += [
+            other['iteration_ms_median'], None,
+            ratio(fn, ours['iteration_ms_median'], other['iteration_ms_median'])
+        ]
     rows.append(row)
     loading = result.get('data_loading')
-    rows.append(['data loading (per batch, apart)', loading['batch_ms_median'] if loading else None,
-                 None] + [None, None, None] * len(columns))
+    rows.append(['data loading (per batch, apart)', loading['batch_ms_median'] if loading else None, None] +
+                [None, None, None] * len(columns))
     text = (f"profile {result['config']}  S={result['img_size']} B={result['batch_size']} "
             f"median of {result['iters']} iterations (after {result['warmup']}) "
             f"device={result['device']} jitter-proposals={result['jitter_proposals']} "
@@ -304,8 +349,8 @@ def format_profile(result):
         text += f'\n{name}: ' + ', '.join(f'{k} {v:.0f}' for k, v in res['counts'].items())
     comparison = result.get('bf16_vs_fp32')
     if comparison:
-        pairs = ', '.join(f'{a:.4f}/{b:.4f}' for a, b in
-                          zip(comparison['losses_fp32'], comparison['losses_bf16']))
+        pairs = ', '.join(f'{a:.4f}/{b:.4f}'
+                          for a, b in zip(comparison['losses_fp32'], comparison['losses_bf16']))
         text += (f"\nbf16 / fp32 (interleaved): {comparison['bf16_over_fp32']:.3f} of the median iterations, "
                  f"{comparison['bf16_over_fp32_pair_median']:.3f} median of the pairs, "
                  f"{comparison['bf16_over_fp32_fastest']:.3f} of the fastest iterations"

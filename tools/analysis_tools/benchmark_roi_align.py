@@ -21,8 +21,14 @@ def _roi_align_layer(name, output_size, spatial_scale, sampling_ratio):
     return ROI_LAYERS[name](output_size, spatial_scale, sampling_ratio, aligned=True)
 
 
-def roi_align_inputs(num_rois, num_imgs=4, channels=64, feat_size=64, stride=4, seed=0,
-                     channels_last=False, device='cpu'):
+def roi_align_inputs(num_rois,
+                     num_imgs=4,
+                     channels=64,
+                     feat_size=64,
+                     stride=4,
+                     seed=0,
+                     channels_last=False,
+                     device='cpu'):
     """Features Tensor[B, C, S, S] and RoIs Tensor[N, 5] of 8 to 160 image px (a person at stride 4
     of a 256-px image, the synthetic demo's keypoint RoIs)."""
     gen = torch.Generator().manual_seed(seed)
@@ -36,9 +42,17 @@ def roi_align_inputs(num_rois, num_imgs=4, channels=64, feat_size=64, stride=4, 
     return feats.to(device), torch.cat([idx, xy, xy + wh], 1).to(device)
 
 
-def bench_roi_align(num_rois=(128, 512), output_sizes=((16, 12), (7, 7)), sampling_ratios=(2, 0),
-                    layers=ROI_ALIGN_LAYERS, channels=64, feat_size=64, device='cpu', repeat=5,
-                    seed=0, channels_last=False):
+def bench_roi_align(
+        num_rois=(128, 512),
+        output_sizes=((16, 12), (7, 7)),
+        sampling_ratios=(2, 0),
+        layers=ROI_ALIGN_LAYERS,
+        channels=64,
+        feat_size=64,
+        device='cpu',
+        repeat=5,
+        seed=0,
+        channels_last=False):
     """Forward and forward+backward milliseconds of each RoIAlign layer on the same inputs, and
     each layer's largest difference from mmcv's ``RoIAlign`` (output and feature gradient).
 
@@ -48,9 +62,13 @@ def bench_roi_align(num_rois=(128, 512), output_sizes=((16, 12), (7, 7)), sampli
     for num in num_rois:
         for output_size in output_sizes:
             for ratio in sampling_ratios:
-                feats, rois = roi_align_inputs(num, channels=channels, feat_size=feat_size,
-                                               seed=seed, channels_last=channels_last,
-                                               device=device)
+                feats, rois = roi_align_inputs(
+                    num,
+                    channels=channels,
+                    feat_size=feat_size,
+                    seed=seed,
+                    channels_last=channels_last,
+                    device=device)
                 grad_out = None
                 results = {}
                 for name in layers:
@@ -61,8 +79,8 @@ def bench_roi_align(num_rois=(128, 512), output_sizes=((16, 12), (7, 7)), sampli
                     leaf = src.detach().clone().requires_grad_()
                     out = layer(leaf, rois)
                     if grad_out is None:
-                        grad_out = torch.randn(out.shape, generator=torch.Generator().manual_seed(
-                            seed + 1)).to(device)
+                        grad_out = torch.randn(
+                            out.shape, generator=torch.Generator().manual_seed(seed + 1)).to(device)
                     grad, = torch.autograd.grad(out, leaf, grad_out)
                     results[name] = (out.detach(), grad)
 
@@ -75,11 +93,16 @@ def bench_roi_align(num_rois=(128, 512), output_sizes=((16, 12), (7, 7)), sampli
 
                     fwd = time_calls(forward, repeat, device)
                     both = time_calls(forward_backward, repeat, device)
-                    rows.append(OrderedDict(
-                        layer=name, num_rois=num, output_size=tuple(output_size),
-                        sampling_ratio=ratio, forward_ms=float(np.median(fwd)),
-                        forward_backward_ms=float(np.median(both)), forward_ms_all=fwd,
-                        forward_backward_ms_all=both))
+                    rows.append(
+                        OrderedDict(
+                            layer=name,
+                            num_rois=num,
+                            output_size=tuple(output_size),
+                            sampling_ratio=ratio,
+                            forward_ms=float(np.median(fwd)),
+                            forward_backward_ms=float(np.median(both)),
+                            forward_ms_all=fwd,
+                            forward_backward_ms_all=both))
                 ref_out, ref_grad = results.get('RoIAlign', results[layers[0]])
                 for row in rows[-len(layers):]:
                     out, grad = results[row['layer']]
@@ -91,8 +114,10 @@ def bench_roi_align(num_rois=(128, 512), output_sizes=((16, 12), (7, 7)), sampli
 
 def format_roi_align(rows):
     headers = ('layer', 'N', 'out', 'ratio', 'forward ms', 'fwd+bwd ms', 'max diff out / grad')
-    table = [(r['layer'], r['num_rois'], 'x'.join(map(str, r['output_size'])), r['sampling_ratio'],
-              r['forward_ms'], r['forward_backward_ms'],
-              f"{r['max_output_diff']:.2g} / {r['max_grad_diff']:.2g}") for r in rows]
+    table = [
+        (r['layer'], r['num_rois'], 'x'.join(map(str, r['output_size'])), r['sampling_ratio'],
+         r['forward_ms'], r['forward_backward_ms'], f"{r['max_output_diff']:.2g} / {r['max_grad_diff']:.2g}")
+        for r in rows
+    ]
     return (format_table(headers, table) + '\nnote: differences are from ' +
             (rows[0]['reference'] if rows else 'RoIAlign') + ' (mmcv) on the same inputs')

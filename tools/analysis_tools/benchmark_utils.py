@@ -107,8 +107,9 @@ def format_table(headers, rows):
     """Plain-text table, columns as wide as their widest cell."""
     cells = [[str(h) for h in headers]] + [[_fmt(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ['  '.join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
-             for r in cells]
+    lines = [
+        '  '.join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in cells
+    ]
     lines.insert(1, '  '.join('-' * w for w in widths))
     return '\n'.join(lines)
 
@@ -165,8 +166,7 @@ def profile_top_ops(fn, device, limit):
     cuda = torch.device(device).type == 'cuda'
     key = 'self_device_time_total' if cuda else 'self_cpu_time_total'
     events = sorted(events, key=lambda e: getattr(e, key, 0), reverse=True)
-    return [OrderedDict(name=e.key, self_ms=getattr(e, key, 0) / 1e3, calls=e.count)
-            for e in events[:limit]]
+    return [OrderedDict(name=e.key, self_ms=getattr(e, key, 0) / 1e3, calls=e.count) for e in events[:limit]]
 
 
 class NullTimer:
@@ -305,8 +305,8 @@ class PeakMemory:
                 hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             kind, peak = 'cpu_peak_rss', hwm / 1024
         increase = peak - self.start_mb if self.start_mb is not None else None
-        return OrderedDict(kind=kind, peak_mb=peak, start_mb=self.start_mb, increase_mb=increase,
-                           peak_reset=self.reset)
+        return OrderedDict(
+            kind=kind, peak_mb=peak, start_mb=self.start_mb, increase_mb=increase, peak_reset=self.reset)
 
 
 # ----------------------------------------------------------------------------- bfloat16 on CPU

@@ -30,12 +30,18 @@ _COUNTER_ATTRS = ('__flops__', '__params__')
 def parse_args():
     parser = argparse.ArgumentParser(description='Params and FLOPs of a Keypoint R-CNN, by part')
     parser.add_argument('config')
-    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'), default=[800, 1333],
-                        help='input image size (H W)')
-    parser.add_argument('--num-rois', type=int, default=None,
-                        help='RoIs of the keypoint branch (default: test_cfg.rcnn.max_per_img)')
-    parser.add_argument('--size-divisor', type=int, default=32,
-                        help='pad the image to a multiple of this (the test pipeline pads too)')
+    parser.add_argument(
+        '--shape', type=int, nargs=2, metavar=('H', 'W'), default=[800, 1333], help='input image size (H W)')
+    parser.add_argument(
+        '--num-rois',
+        type=int,
+        default=None,
+        help='RoIs of the keypoint branch (default: test_cfg.rcnn.max_per_img)')
+    parser.add_argument(
+        '--size-divisor',
+        type=int,
+        default=32,
+        help='pad the image to a multiple of this (the test pipeline pads too)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
     if min(args.shape) < 1 or (args.num_rois is not None and args.num_rois < 0):
@@ -62,8 +68,7 @@ def keypoint_head_flops(head):
     """FLOPs of the keypoint head on the RoI features of one RoI, Tensor[1, C, h, w]."""
     shape = (head.in_channels, ) + tuple(head.roi_feat_size)
     with torch.no_grad():
-        flops, _ = get_model_complexity_info(head, shape, print_per_layer_stat=False,
-                                             as_strings=False)
+        flops, _ = get_model_complexity_info(head, shape, print_per_layer_stat=False, as_strings=False)
     counted_flops(head)
     return flops
 
@@ -107,8 +112,8 @@ def model_complexity(model, shape, num_rois):
     other = total_params - sum(r[1] for r in rows[:4]) - kpt_params
     if other:
         rows.append(('other parts', other, 0))
-    rows.append((f'total ({num_rois} keypoint RoIs)', total_params,
-                 sum(r[2] for r in rows[:4]) + per_roi * num_rois))
+    rows.append(
+        (f'total ({num_rois} keypoint RoIs)', total_params, sum(r[2] for r in rows[:4]) + per_roi * num_rois))
     return rows, sum(seen_rois)
 
 

@@ -17,8 +17,12 @@ def keypoint_category(meta):
     """COCO's person category for the keypoints of a dataset meta (e.g. ``'mmpose::mpii'``): the
     keypoint names and the 1-based skeleton, so that the json describes itself."""
     info = resolve_keypoint_meta(meta)
-    return dict(id=1, name='person', supercategory='person', keypoints=list(info['keypoint_names']),
-                skeleton=[[i + 1, j + 1] for i, j in info['skeleton']])
+    return dict(
+        id=1,
+        name='person',
+        supercategory='person',
+        keypoints=list(info['keypoint_names']),
+        skeleton=[[i + 1, j + 1] for i, j in info['skeleton']])
 
 
 def image_size(img_dir, file_name):
@@ -41,11 +45,16 @@ def person_annotation(ann_id, image_id, bbox, keypoints):
     keypoints = np.asarray(keypoints, dtype=np.float64).reshape(-1, 3).copy()
     keypoints[keypoints[:, 2] == 0] = 0
     x, y, w, h = (float(v) for v in bbox)
-    flat = [int(round(v)) if i % 3 == 2 else round(float(v), 2)
-            for i, v in enumerate(keypoints.reshape(-1))]
-    return dict(id=int(ann_id), image_id=int(image_id), category_id=1, bbox=[x, y, w, h],
-                area=w * h, iscrowd=0, num_keypoints=int(np.count_nonzero(keypoints[:, 2] > 0)),
-                keypoints=flat)
+    flat = [int(round(v)) if i % 3 == 2 else round(float(v), 2) for i, v in enumerate(keypoints.reshape(-1))]
+    return dict(
+        id=int(ann_id),
+        image_id=int(image_id),
+        category_id=1,
+        bbox=[x, y, w, h],
+        area=w * h,
+        iscrowd=0,
+        num_keypoints=int(np.count_nonzero(keypoints[:, 2] > 0)),
+        keypoints=flat)
 
 
 def write_coco(out_file, images, annotations, category):

@@ -99,8 +99,9 @@ def convert(mat_file, img_dir, split='train', pad=0.1):
         image_id = index + 1
         images.append(dict(id=image_id, file_name=file_name, width=width, height=height))
         for rect, joints in persons:
-            annotations.append(person_annotation(len(annotations) + 1, image_id,
-                                                 _box(rect, joints, width, height, pad), joints))
+            annotations.append(
+                person_annotation(
+                    len(annotations) + 1, image_id, _box(rect, joints, width, height, pad), joints))
     return images, annotations
 
 
@@ -109,10 +110,16 @@ def main(argv=None):
     parser.add_argument('mat_file', help='mpii_human_pose_v1_u12_1.mat')
     parser.add_argument('img_dir', help='the folder of the MPII images (their sizes are read)')
     parser.add_argument('out_file', help='the COCO json to write')
-    parser.add_argument('--split', choices=['train', 'all'], default='train',
-                        help="train: the images MPII marks img_train=1; all: every annotated one")
-    parser.add_argument('--pad', type=float, default=0.1,
-                        help='box margin on each side, as a fraction of the joints\' extent')
+    parser.add_argument(
+        '--split',
+        choices=['train', 'all'],
+        default='train',
+        help="train: the images MPII marks img_train=1; all: every annotated one")
+    parser.add_argument(
+        '--pad',
+        type=float,
+        default=0.1,
+        help='box margin on each side, as a fraction of the joints\' extent')
     args = parser.parse_args(argv)
     images, annotations = convert(args.mat_file, args.img_dir, args.split, args.pad)
     write_coco(args.out_file, images, annotations, keypoint_category('mmpose::mpii'))

@@ -35,17 +35,30 @@ def parse_args(argv=None):
     parser.add_argument('config', help='model config')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--output-file', required=True, help='the .onnx file to write')
-    parser.add_argument('--shape', type=int, nargs=2, required=True, metavar=('H', 'W'),
-                        help='input size (a multiple of the test pipeline\'s size_divisor)')
-    parser.add_argument('--dynamic-export', action='store_true',
-                        help='leave H and W of the input free (the graph takes any padded size)')
-    parser.add_argument('--opset', type=int, default=DEFAULT_OPSET, help='ONNX opset (>= 16 for '
-                        'RoIAlign aligned=True)')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs=2,
+        required=True,
+        metavar=('H', 'W'),
+        help='input size (a multiple of the test pipeline\'s size_divisor)')
+    parser.add_argument(
+        '--dynamic-export',
+        action='store_true',
+        help='leave H and W of the input free (the graph takes any padded size)')
+    parser.add_argument(
+        '--opset', type=int, default=DEFAULT_OPSET, help='ONNX opset (>= 16 for '
+        'RoIAlign aligned=True)')
     parser.add_argument('--input-img', help='image to trace and verify with (default: synthetic people)')
-    parser.add_argument('--verify', action='store_true',
-                        help='compare onnxruntime with PyTorch on the input; exit 1 beyond tolerances')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, e.g. model.test_cfg.rcnn.score_thr=0.3')
+    parser.add_argument(
+        '--verify',
+        action='store_true',
+        help='compare onnxruntime with PyTorch on the input; exit 1 beyond tolerances')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. model.test_cfg.rcnn.score_thr=0.3')
     return parser.parse_args(argv)
 
 
@@ -81,8 +94,14 @@ def main(argv=None):
     inputs, img_shape = fit_input(load_image(args.input_img, args.shape), meta, args.shape)
     example = torch.from_numpy(inputs)
     flip_pairs = meta['flip_pairs']
-    export_onnx(model, args.output_file, example, meta, dynamic=args.dynamic_export, opset=args.opset,
-                flip_pairs=flip_pairs)
+    export_onnx(
+        model,
+        args.output_file,
+        example,
+        meta,
+        dynamic=args.dynamic_export,
+        opset=args.opset,
+        flip_pairs=flip_pairs)
     size = 'any H, W' if args.dynamic_export else f'H={args.shape[0]}, W={args.shape[1]}'
     print(f'wrote {args.output_file} ({os.path.getsize(args.output_file) / 2**20:.1f} MB, opset '
           f'{args.opset}): input float32 [1, 3, H, W] ({size}), outputs dets [N, 5], labels [N], '

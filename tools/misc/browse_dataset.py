@@ -33,9 +33,13 @@ def main():
     prog_bar = mmcv.ProgressBar(min(args.num, len(dataset)))
     for i in range(min(args.num, len(dataset))):
         item = dataset[i]
-        drawn = imshow_keypoints(item['img'], item['gt_bboxes'], item['gt_keypoints'],
-                                 skeleton=dataset.skeleton, keypoint_names=dataset.keypoint_names,
-                                 kpt_thr=0)
+        drawn = imshow_keypoints(
+            item['img'],
+            item['gt_bboxes'],
+            item['gt_keypoints'],
+            skeleton=dataset.skeleton,
+            keypoint_names=dataset.keypoint_names,
+            kpt_thr=0)
         name = osp.splitext(osp.basename(item['filename']))[0]
         mmcv.imwrite(drawn, osp.join(args.output_dir, f'{i:03d}_{name}.png'))
         prog_bar.update()

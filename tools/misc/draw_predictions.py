@@ -21,8 +21,7 @@ def main():
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
-    model = init_model(args.config, args.checkpoint, device=args.device,
-                       cfg_options=args.cfg_options)
+    model = init_model(args.config, args.checkpoint, device=args.device, cfg_options=args.cfg_options)
     dataset = build_dataset(model.cfg.data.test, dict(test_mode=True))
     files = draw_predictions(model, dataset, args.out_dir, args.num, score_thr=args.score_thr)
     print(f'wrote {len(files)} images to {args.out_dir}')

@@ -104,8 +104,8 @@ def draw_video(args):
                 break
             if frame_id in wanted:
                 bboxes, kpts = _persons_arrays(by_id[frame_id], num_kpts)
-                drawn = imshow_keypoints(frame, bboxes, kpts, skeleton=skeleton, keypoint_names=names,
-                                         score_thr=args.score_thr)
+                drawn = imshow_keypoints(
+                    frame, bboxes, kpts, skeleton=skeleton, keypoint_names=names, score_thr=args.score_thr)
                 mmcv.imwrite(drawn, osp.join(args.out_dir, f'frame_{frame_id:06d}.png'))
                 wanted.discard(frame_id)
                 written += 1
@@ -134,8 +134,8 @@ def draw_coco(args):
         by_image[r['image_id']].append(r)
     num_kpts = len(results[0]['keypoints']) // 3 if results else 0
     category = next((c for c in ann.get('categories', []) if c.get('keypoints')), None)
-    names, skeleton = (drawing_meta(num_kpts, _config_info(args.config), category) if num_kpts
-                       else (None, []))
+    names, skeleton = (
+        drawing_meta(num_kpts, _config_info(args.config), category) if num_kpts else (None, []))
     todo = sorted(by_image)[:args.max_num]
     progress = mmcv.ProgressBar(len(todo))
     for img_id in todo:
@@ -152,8 +152,13 @@ def draw_coco(args):
         else:  # the official keypoint results carry no box: the keypoints' extent
             boxes = np.concatenate([kpts[..., :2].min(1), kpts[..., :2].max(1)], 1)
         scores = np.asarray([[r['score']] for r in entries], dtype=np.float32)
-        drawn = imshow_keypoints(path, np.concatenate([boxes, scores], 1), kpts, skeleton=skeleton,
-                                 keypoint_names=names, score_thr=args.score_thr)
+        drawn = imshow_keypoints(
+            path,
+            np.concatenate([boxes, scores], 1),
+            kpts,
+            skeleton=skeleton,
+            keypoint_names=names,
+            score_thr=args.score_thr)
         mmcv.imwrite(drawn, osp.join(args.out_dir, osp.splitext(osp.basename(file_name))[0] + '.png'))
         progress.update()
     return len(todo)

@@ -27,8 +27,8 @@ def read_steps(path):
     with open(path) as f:
         for line in f:
             name, status, millis, log = line.rstrip('\n').split('\t')
-            steps[name] = OrderedDict(exit_status=int(status), seconds=int(millis) / 1e3, log=log,
-                                      passed=int(status) == 0)
+            steps[name] = OrderedDict(
+                exit_status=int(status), seconds=int(millis) / 1e3, log=log, passed=int(status) == 0)
     return steps
 
 
@@ -38,18 +38,18 @@ def read_junit(path):
         return None
     root = ET.parse(path).getroot()
     suite = root if root.tag == 'testsuite' else root.find('testsuite')
-    failed = [f"{case.get('classname')}.{case.get('name')}" for case in suite.iter('testcase')
-              if case.find('failure') is not None or case.find('error') is not None]
-    counts = OrderedDict((key, int(suite.get(key, 0)))
-                         for key in ('tests', 'failures', 'errors', 'skipped'))
+    failed = [
+        f"{case.get('classname')}.{case.get('name')}" for case in suite.iter('testcase')
+        if case.find('failure') is not None or case.find('error') is not None
+    ]
+    counts = OrderedDict((key, int(suite.get(key, 0))) for key in ('tests', 'failures', 'errors', 'skipped'))
     counts['failed'] = failed
     return counts
 
 
 def read_training(work_dir):
     """Seconds per iteration (median of the logged ones), the last losses and the keypoint AP."""
-    logs = sorted(f for f in os.listdir(work_dir) if f.endswith('.log.json')) if osp.isdir(
-        work_dir) else []
+    logs = sorted(f for f in os.listdir(work_dir) if f.endswith('.log.json')) if osp.isdir(work_dir) else []
     if not logs:
         return None
     rows = [json.loads(line) for line in open(osp.join(work_dir, logs[-1])) if line.strip()]
@@ -58,8 +58,10 @@ def read_training(work_dir):
     times = sorted(r['time'] for r in train if 'time' in r)
     last = train[-1] if train else {}
     return OrderedDict(
-        iterations=len(train), seconds_per_iter_median=times[len(times) // 2] if times else None,
-        last_loss=last.get('loss'), last_loss_keypoint=last.get('loss_keypoint'),
+        iterations=len(train),
+        seconds_per_iter_median=times[len(times) // 2] if times else None,
+        last_loss=last.get('loss'),
+        last_loss_keypoint=last.get('loss_keypoint'),
         keypoints_AP=val[-1].get('keypoints_AP') if val else None,
         memory_mb=last.get('memory'))
 
@@ -70,8 +72,8 @@ def main(argv=None):
     parser.add_argument('out')
     args = parser.parse_args(argv)
     steps = read_steps(osp.join(args.work_dir, 'steps.tsv'))
-    report = OrderedDict(steps=steps, passed=all(s['passed'] for s in steps.values()),
-                         python=platform.python_version())
+    report = OrderedDict(
+        steps=steps, passed=all(s['passed'] for s in steps.values()), python=platform.python_version())
     report['cuda_tests'] = read_junit(osp.join(args.work_dir, 'cuda_tests.xml'))
     report['training'] = OrderedDict(
         (name, read_training(osp.join(args.work_dir, name))) for name in TRAININGS)
@@ -87,8 +89,8 @@ def main(argv=None):
     with open(args.out, 'w') as f:
         json.dump(report, f, indent=1)
     failed = [name for name, step in steps.items() if not step['passed']]
-    print(f"gpu_check: {len(steps) - len(failed)}/{len(steps)} steps passed"
-          + (f"; failed: {', '.join(failed)}" if failed else '') + f'; report {args.out}')
+    print(f"gpu_check: {len(steps) - len(failed)}/{len(steps)} steps passed" +
+          (f"; failed: {', '.join(failed)}" if failed else '') + f'; report {args.out}')
     return 1 if failed or not steps else 0
 
 

@@ -10,8 +10,11 @@ from mmcv import Config, DictAction
 def parse_args():
     parser = argparse.ArgumentParser(description='Print the whole config')
     parser.add_argument('config', help='config file path')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, e.g. optimizer.lr=0.01')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. optimizer.lr=0.01')
     return parser.parse_args()
 
 

@@ -3,19 +3,19 @@
 dataset_type = 'CocoKeypointDataset'
 data_root = 'data/coco/'
 img_norm_cfg = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
-meta_keys = ('filename', 'ori_filename', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor',
-             'flip', 'flip_direction', 'img_norm_cfg', 'keypoint_flip_pairs')
+meta_keys = ('filename', 'ori_filename', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor', 'flip',
+             'flip_direction', 'img_norm_cfg', 'keypoint_flip_pairs')
 train_pipeline = [
     dict(type='LoadImageFromFileSafe'),
     dict(type='LoadKeypointAnnotations', with_bbox=True, with_keypoints=True),
-    dict(type='KeypointResize', img_scale=[(1333, 640), (1333, 800)], multiscale_mode='range',
-         keep_ratio=True),
+    dict(
+        type='KeypointResize', img_scale=[(1333, 640), (1333, 800)], multiscale_mode='range',
+        keep_ratio=True),
     dict(type='KeypointRandomFlip', flip_ratio=0.5),
     dict(type='Normalize', **img_norm_cfg),
     dict(type='Pad', size_divisor=32),
     dict(type='KeypointFormatBundle'),
-    dict(type='Collect', keys=['img', 'gt_bboxes', 'gt_labels', 'gt_keypoints'],
-         meta_keys=meta_keys),
+    dict(type='Collect', keys=['img', 'gt_bboxes', 'gt_labels', 'gt_keypoints'], meta_keys=meta_keys),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -53,5 +53,4 @@ data = dict(
         ann_file=data_root + 'annotations/person_keypoints_val2017.json',
         img_prefix=data_root + 'val2017/',
         pipeline=test_pipeline))
-evaluation = dict(interval=1, metric=['bbox', 'keypoints'], save_best='keypoints_AP',
-                  rule='greater')
+evaluation = dict(interval=1, metric=['bbox', 'keypoints'], save_best='keypoints_AP', rule='greater')

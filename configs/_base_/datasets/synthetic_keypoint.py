@@ -4,8 +4,8 @@
 dataset_type = 'CocoKeypointDataset'
 data_root = 'data/synthetic/'
 img_norm_cfg = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
-meta_keys = ('filename', 'ori_filename', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor',
-             'flip', 'flip_direction', 'img_norm_cfg', 'keypoint_flip_pairs')
+meta_keys = ('filename', 'ori_filename', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor', 'flip',
+             'flip_direction', 'img_norm_cfg', 'keypoint_flip_pairs')
 img_scale = (256, 256)
 train_pipeline = [
     dict(type='LoadImageFromFileSafe'),
@@ -20,8 +20,7 @@ train_pipeline = [
     dict(type='Normalize', **img_norm_cfg),
     dict(type='Pad', size_divisor=32),
     dict(type='KeypointFormatBundle'),
-    dict(type='Collect', keys=['img', 'gt_bboxes', 'gt_labels', 'gt_keypoints'],
-         meta_keys=meta_keys),
+    dict(type='Collect', keys=['img', 'gt_bboxes', 'gt_labels', 'gt_keypoints'], meta_keys=meta_keys),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -59,5 +58,4 @@ data = dict(
         ann_file=data_root + 'annotations/person_keypoints_val.json',
         img_prefix=data_root + 'images/val/',
         pipeline=test_pipeline))
-evaluation = dict(interval=1, metric=['bbox', 'keypoints'], save_best='keypoints_AP',
-                  rule='greater')
+evaluation = dict(interval=1, metric=['bbox', 'keypoints'], save_best='keypoints_AP', rule='greater')

@@ -6,14 +6,22 @@ model = dict(
         _delete_=True,
         type='HRNet',
         extra=dict(
-            stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK', num_blocks=(4, ),
-                        num_channels=(64, )),
-            stage2=dict(num_modules=1, num_branches=2, block='BASIC', num_blocks=(4, 4),
-                        num_channels=(32, 64)),
-            stage3=dict(num_modules=4, num_branches=3, block='BASIC', num_blocks=(4, 4, 4),
-                        num_channels=(32, 64, 128)),
-            stage4=dict(num_modules=3, num_branches=4, block='BASIC', num_blocks=(4, 4, 4, 4),
-                        num_channels=(32, 64, 128, 256))),
+            stage1=dict(
+                num_modules=1, num_branches=1, block='BOTTLENECK', num_blocks=(4, ), num_channels=(64, )),
+            stage2=dict(
+                num_modules=1, num_branches=2, block='BASIC', num_blocks=(4, 4), num_channels=(32, 64)),
+            stage3=dict(
+                num_modules=4,
+                num_branches=3,
+                block='BASIC',
+                num_blocks=(4, 4, 4),
+                num_channels=(32, 64, 128)),
+            stage4=dict(
+                num_modules=3,
+                num_branches=4,
+                block='BASIC',
+                num_blocks=(4, 4, 4, 4),
+                num_channels=(32, 64, 128, 256))),
         init_cfg=dict(type='Pretrained', checkpoint='open-mmlab://msra/hrnetv2_w32')),
     neck=dict(_delete_=True, type='HRFPN', in_channels=[32, 64, 128, 256], out_channels=256),
     roi_head=dict(keypoint_roi_extractor=dict(featmap_strides=[4])))

@@ -60,5 +60,5 @@ def flip_back_heatmaps(heatmaps, flip_pairs, shift=False):
             raise IndexError(f'flip pair {pair} is out of range for K = {num_kpts} keypoints')
     channels, columns = flip_indices(num_kpts, width, pairs, shift)
     device = heatmaps.device
-    return (heatmaps.index_select(1, torch.as_tensor(channels, dtype=torch.long, device=device))
-            .index_select(3, torch.as_tensor(columns, dtype=torch.long, device=device)))
+    return (heatmaps.index_select(1, torch.as_tensor(channels, dtype=torch.long, device=device)).index_select(
+        3, torch.as_tensor(columns, dtype=torch.long, device=device)))

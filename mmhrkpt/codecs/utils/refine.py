@@ -201,8 +201,8 @@ def refine_msra(flat, height, width, px, py):
 
 
 # (dy, dx) offsets read by DARK's derivatives (mmpose ``_taylor``).
-_DARK_STENCIL = ((0, 0), (0, 1), (0, -1), (1, 0), (-1, 0), (0, 2), (0, -2), (2, 0), (-2, 0), (1, 1),
-                 (-1, 1), (1, -1), (-1, -1))
+_DARK_STENCIL = ((0, 0), (0, 1), (0, -1), (1, 0), (-1, 0), (0, 2), (0, -2), (2, 0), (-2, 0), (1, 1), (-1, 1),
+                 (1, -1), (-1, -1))
 # The 3 x 3 neighbourhood read by UDP's derivatives (mmpose ``post_dark_udp``), row-major.
 _UDP_STENCIL = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
 

@@ -69,8 +69,8 @@ def keypoint_similarity(pred_xy, gt_xy, areas, sigmas):
     """
     pred_xy = np.asarray(pred_xy, dtype=np.float64)
     gt_xy = np.asarray(gt_xy, dtype=np.float64)
-    d2 = ((pred_xy[:, None] - gt_xy[None]) ** 2).sum(-1)
-    variances = (2 * np.asarray(sigmas, dtype=np.float64)) ** 2
+    d2 = ((pred_xy[:, None] - gt_xy[None])**2).sum(-1)
+    variances = (2 * np.asarray(sigmas, dtype=np.float64))**2
     areas = np.asarray(areas, dtype=np.float64)[None, :, None]
     return np.exp(-d2 / variances / (areas + np.spacing(1)) / 2)
 
@@ -151,8 +151,7 @@ def classify_keypoints(pred_xy, own_gt, gt_keypoints, areas, sigmas, flip_pairs)
     labelled = gt_keypoints[..., 2] > 0  # [G, K]
     ks_same = keypoint_similarity(pred_xy, gt_keypoints[..., :2], areas, sigmas)  # [M, G, K]
     # keypoint k against keypoint counterpart[k] of each person
-    ks_flip = keypoint_similarity(pred_xy, gt_keypoints[:, counterpart, :2], areas,
-                                  sigmas[counterpart])
+    ks_flip = keypoint_similarity(pred_xy, gt_keypoints[:, counterpart, :2], areas, sigmas[counterpart])
     ks_same = np.where(labelled[None], ks_same, -1.0)
     ks_flip = np.where((labelled[:, counterpart] & has_pair[None])[None], ks_flip, -1.0)
 
@@ -189,7 +188,7 @@ def distance_at_ks(ks, areas, sigmas):
         np.ndarray[M, K]
     """
     ks = np.clip(np.asarray(ks, dtype=np.float64), np.spacing(1), 1.0)
-    variances = (2 * np.asarray(sigmas, dtype=np.float64)) ** 2
+    variances = (2 * np.asarray(sigmas, dtype=np.float64))**2
     areas = np.asarray(areas, dtype=np.float64)[:, None] + np.spacing(1)
     return np.sqrt(-2.0 * np.log(ks) * areas * variances)
 
@@ -220,17 +219,25 @@ def corrected_keypoints(pred_xy, gt_xy, areas, sigmas, labels, best_ks, error_ty
 def _ground_truths(coco, img_id, cat_ids, num_keypoints):
     """Non-crowd annotations of ``img_id`` with a labelled keypoint: (annotations, keypoints[G, K, 3],
     areas[G])."""
-    anns = [a for a in coco.loadAnns(coco.getAnnIds(imgIds=[img_id], catIds=cat_ids))
-            if not a.get('iscrowd', 0) and not a.get('ignore', 0)
-            and np.any(np.asarray(a['keypoints'][2::3]) > 0)]
+    anns = [
+        a for a in coco.loadAnns(coco.getAnnIds(imgIds=[img_id], catIds=cat_ids))
+        if not a.get('iscrowd', 0) and not a.get('ignore', 0) and np.any(
+            np.asarray(a['keypoints'][2::3]) > 0)
+    ]
     keypoints = np.asarray([a['keypoints'] for a in anns], dtype=np.float64)
     keypoints = keypoints.reshape(len(anns), num_keypoints, 3)
     areas = np.asarray([a['area'] for a in anns], dtype=np.float64)
     return anns, keypoints, areas
 
 
-def analyze_keypoint_errors(coco, results, sigmas, flip_pairs, img_ids, cat_ids,
-                            match_thr=MATCH_OKS, max_dets=MAX_DETS):
+def analyze_keypoint_errors(coco,
+                            results,
+                            sigmas,
+                            flip_pairs,
+                            img_ids,
+                            cat_ids,
+                            match_thr=MATCH_OKS,
+                            max_dets=MAX_DETS):
     """Match and classify the keypoints of every image of ``img_ids``.
 
     Args:
@@ -287,11 +294,20 @@ def analyze_keypoint_errors(coco, results, sigmas, flip_pairs, img_ids, cat_ids,
         fields['best_ks'].append(best_ks)
         fields['gt_xy'].append(gts[gt_i, :, :2])
         fields['areas'].append(areas[gt_i])
-    shapes = dict(result_index=(0, ), ann_id=(0, ), image_id=(0, ), oks=(0, ),
-                  labels=(0, num_kpts), best_ks=(0, num_kpts), gt_xy=(0, num_kpts, 2), areas=(0, ))
-    out = {k: np.concatenate(fields[k]) if fields[k] else
-           np.zeros(shape, dtype=np.int64 if k in ('result_index', 'ann_id', 'image_id', 'labels')
-                    else np.float64) for k, shape in shapes.items()}
+    shapes = dict(
+        result_index=(0, ),
+        ann_id=(0, ),
+        image_id=(0, ),
+        oks=(0, ),
+        labels=(0, num_kpts),
+        best_ks=(0, num_kpts),
+        gt_xy=(0, num_kpts, 2),
+        areas=(0, ))
+    out = {
+        k: np.concatenate(fields[k]) if fields[k] else np.zeros(
+            shape, dtype=np.int64 if k in ('result_index', 'ann_id', 'image_id', 'labels') else np.float64)
+        for k, shape in shapes.items()
+    }
     out['image_oks'] = image_oks
     return out
 
@@ -318,9 +334,8 @@ def correct_results(results, analysis, sigmas, error_types):
     index = analysis['result_index']
     preds = np.asarray([results[i]['keypoints'] for i in index], dtype=np.float64)
     preds = preds.reshape(len(index), len(sigmas), 3)
-    preds[..., :2] = corrected_keypoints(preds[..., :2], analysis['gt_xy'], analysis['areas'],
-                                         sigmas, analysis['labels'], analysis['best_ks'],
-                                         error_types)
+    preds[..., :2] = corrected_keypoints(preds[..., :2], analysis['gt_xy'], analysis['areas'], sigmas,
+                                         analysis['labels'], analysis['best_ks'], error_types)
     for i, keypoints in zip(index, preds.reshape(len(index), -1).tolist()):
         fixed[i]['keypoints'] = keypoints
     return fixed

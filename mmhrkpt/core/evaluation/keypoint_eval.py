@@ -19,8 +19,7 @@ from pycocotools.coco import COCO as PyCOCO
 KEYPOINT_METRIC_NAMES = ('AP', 'AP50', 'AP75', 'APm', 'APl', 'AR')
 # Names of xtcocotools' COCOeval(iouType='keypoints_crowd').stats[0..8]: easy / medium / hard are the
 # images of crowdIndex < 0.2, in [0.2, 0.8) and >= 0.8.
-CROWDPOSE_METRIC_NAMES = ('AP', 'AP50', 'AP75', 'AR', 'AR50', 'AR75', 'AP_easy', 'AP_medium',
-                          'AP_hard')
+CROWDPOSE_METRIC_NAMES = ('AP', 'AP50', 'AP75', 'AR', 'AR50', 'AR75', 'AP_easy', 'AP_medium', 'AP_hard')
 
 
 class KeypointCOCO(COCO):
@@ -37,8 +36,9 @@ class KeypointCOCO(COCO):
         anns = mmcv.load(resFile) if isinstance(resFile, str) else resFile
         if isinstance(anns, list) and not anns:
             return self._result_coco([])
-        if isinstance(anns, list) and isinstance(anns[0], dict) and 'keypoints' in anns[0] and not (
-                {'caption', 'segmentation'} & set(anns[0]) or anns[0].get('bbox')):
+        if isinstance(anns, list) and isinstance(
+                anns[0], dict) and 'keypoints' in anns[0] and not ({'caption', 'segmentation'} & set(anns[0])
+                                                                   or anns[0].get('bbox')):
             try:
                 keypoints = np.array([ann['keypoints'] for ann in anns], dtype=np.float64)
             except (KeyError, TypeError, ValueError):  # ragged or odd: pycocotools' own message
@@ -63,9 +63,10 @@ class KeypointCOCO(COCO):
 
     def _result_coco(self, anns):
         res = PyCOCO()
-        res.dataset = dict(images=list(self.dataset['images']),
-                           categories=copy.deepcopy(self.dataset.get('categories', [])),
-                           annotations=anns)
+        res.dataset = dict(
+            images=list(self.dataset['images']),
+            categories=copy.deepcopy(self.dataset.get('categories', [])),
+            annotations=anns)
         res.createIndex()
         return res
 
@@ -103,10 +104,9 @@ def keypoint_results_to_json(results, img_ids, cat_ids, num_keypoints):
             bboxes = np.asarray(bboxes, dtype=np.float64).reshape(-1, 5)
             keypoints = np.asarray(keypoints, dtype=np.float64)
             if keypoints.shape != (len(bboxes), num_keypoints, 3):
-                raise ValueError(
-                    f'image id={img_id}, label {label}: keypoint results of shape '
-                    f'{keypoints.shape}, expected [{len(bboxes)}, K={num_keypoints}, 3] '
-                    'to match the boxes')
+                raise ValueError(f'image id={img_id}, label {label}: keypoint results of shape '
+                                 f'{keypoints.shape}, expected [{len(bboxes)}, K={num_keypoints}, 3] '
+                                 'to match the boxes')
             if not len(bboxes):
                 continue
             keypoints = keypoints.copy()
@@ -117,8 +117,12 @@ def keypoint_results_to_json(results, img_ids, cat_ids, num_keypoints):
             category_id = cat_ids[label]
             for i in range(len(bboxes)):
                 json_results.append(
-                    dict(image_id=img_id, category_id=category_id, keypoints=flat[i],
-                         score=scores[i], bbox=xywh[i]))
+                    dict(
+                        image_id=img_id,
+                        category_id=category_id,
+                        keypoints=flat[i],
+                        score=scores[i],
+                        bbox=xywh[i]))
     return json_results
 
 
@@ -126,8 +130,7 @@ def _predictions(keypoint_results):
     """The COCO keypoint results of a json file or a list, without their ``bbox`` (new dicts)."""
     if isinstance(keypoint_results, str):
         keypoint_results = mmcv.load(keypoint_results)
-    return [{key: value for key, value in result.items() if key != 'bbox'}
-            for result in keypoint_results]
+    return [{key: value for key, value in result.items() if key != 'bbox'} for result in keypoint_results]
 
 
 def evaluate_keypoint_results(coco, keypoint_results, sigmas, cat_ids, img_ids, logger=None):
@@ -147,8 +150,7 @@ def evaluate_keypoint_results(coco, keypoint_results, sigmas, cat_ids, img_ids, 
         dict[str, float]: ``keypoints_AP``, ``keypoints_AP50``, ``keypoints_AP75``,
         ``keypoints_APm``, ``keypoints_APl``, ``keypoints_AR``.
     """
-    print_log('Evaluating keypoints...' if logger is not None else '\nEvaluating keypoints...',
-              logger=logger)
+    print_log('Evaluating keypoints...' if logger is not None else '\nEvaluating keypoints...', logger=logger)
     coco_det = coco.loadRes(_predictions(keypoint_results))
     coco_eval = COCOeval(coco, coco_det, 'keypoints')
     coco_eval.params.kpt_oks_sigmas = np.asarray(sigmas, dtype=np.float64)
@@ -192,8 +194,8 @@ def evaluate_crowdpose_results(ann_file, keypoint_results, sigmas, cat_ids, logg
     with contextlib.redirect_stdout(summary):
         coco_gt = XTCOCO(ann_file)
         coco_det = coco_gt.loadRes(predictions)
-        coco_eval = XTCOCOeval(coco_gt, coco_det, 'keypoints_crowd',
-                               np.asarray(sigmas, dtype=np.float64), use_area=False)
+        coco_eval = XTCOCOeval(
+            coco_gt, coco_det, 'keypoints_crowd', np.asarray(sigmas, dtype=np.float64), use_area=False)
         coco_eval.params.useSegm = None
         coco_eval.params.catIds = list(cat_ids)
         coco_eval.evaluate()

@@ -7,6 +7,6 @@ from .visualization_hook import KeypointVisualizationHook
 
 __all__ = [
     'KeypointEvalHook', 'DistKeypointEvalHook', 'FiniteLossHook', 'place_finite_loss_hook',
-    'SkippedImagesHook', 'KeypointVisualizationHook', 'FractionStepLrUpdaterHook',
-    'TrainingProgressHook', 'place_progress_hook'
+    'SkippedImagesHook', 'KeypointVisualizationHook', 'FractionStepLrUpdaterHook', 'TrainingProgressHook',
+    'place_progress_hook'
 ]

@@ -18,8 +18,8 @@ class _KeypointEvalMixin:
             if self.broadcast_bn_buffer:
                 self._broadcast_bn_buffer(runner)
             tmpdir = self.tmpdir or osp.join(runner.work_dir, '.eval_hook')
-            results = multi_gpu_test(runner.model, self.dataloader, tmpdir=tmpdir,
-                                     gpu_collect=self.gpu_collect)
+            results = multi_gpu_test(
+                runner.model, self.dataloader, tmpdir=tmpdir, gpu_collect=self.gpu_collect)
             if get_dist_info()[0] != 0:
                 return
             print('\n')

@@ -35,6 +35,11 @@ class KeypointVisualizationHook(Hook):
             runner.logger.warning('KeypointVisualizationHook: no validation dataset, nothing drawn')
             return
         out_dir = self.out_dir or osp.join(runner.work_dir, 'vis')
-        files = draw_predictions(runner.model, self.dataset, out_dir, self.num_images,
-                                 prefix=f'epoch_{runner.epoch + 1}_', score_thr=self.score_thr)
+        files = draw_predictions(
+            runner.model,
+            self.dataset,
+            out_dir,
+            self.num_images,
+            prefix=f'epoch_{runner.epoch + 1}_',
+            score_thr=self.score_thr)
         runner.logger.info(f'KeypointVisualizationHook: wrote {len(files)} images to {out_dir}')

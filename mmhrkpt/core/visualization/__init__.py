@@ -2,6 +2,6 @@ from .image import draw_predictions, drawing_meta, imshow_keypoints, label_image
 from .palette import BOX, CENTRE, LEFT, RIGHT, TEXT, keypoint_colors, side_color
 
 __all__ = [
-    'imshow_keypoints', 'show_keypoint_result', 'draw_predictions', 'drawing_meta', 'label_image',
-    'BOX', 'CENTRE', 'LEFT', 'RIGHT', 'TEXT', 'keypoint_colors', 'side_color'
+    'imshow_keypoints', 'show_keypoint_result', 'draw_predictions', 'drawing_meta', 'label_image', 'BOX',
+    'CENTRE', 'LEFT', 'RIGHT', 'TEXT', 'keypoint_colors', 'side_color'
 ]

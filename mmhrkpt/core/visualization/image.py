@@ -51,20 +51,19 @@ def imshow_keypoints(img,
         x1, y1, x2, y2 = bboxes[i, :4].round().astype(int)
         cv2.rectangle(img, (x1, y1), (x2, y2), bbox_color, thickness)
         if bboxes.shape[1] == 5:
-            cv2.putText(img, f'{bboxes[i, 4]:.2f}', (x1, max(y1 - 2, 8)), cv2.FONT_HERSHEY_SIMPLEX,
-                        0.35, bbox_color, 1, cv2.LINE_AA)
+            cv2.putText(img, f'{bboxes[i, 4]:.2f}', (x1, max(y1 - 2, 8)), cv2.FONT_HERSHEY_SIMPLEX, 0.35,
+                        bbox_color, 1, cv2.LINE_AA)
         if i >= len(keypoints):
             continue
         kpts = keypoints[i]
         for a, b in skeleton or []:
             if kpts[a, 2] > kpt_thr and kpts[b, 2] > kpt_thr:
                 color = colors[a] if colors[a] == colors[b] else CENTRE
-                cv2.line(img, tuple(kpts[a, :2].round().astype(int)),
-                         tuple(kpts[b, :2].round().astype(int)), color, thickness + 1, cv2.LINE_AA)
+                cv2.line(img, tuple(kpts[a, :2].round().astype(int)), tuple(kpts[b, :2].round().astype(int)),
+                         color, thickness + 1, cv2.LINE_AA)
         for k in range(num_kpts):
             if kpts[k, 2] > kpt_thr:
-                cv2.circle(img, tuple(kpts[k, :2].round().astype(int)), radius, colors[k], -1,
-                           cv2.LINE_AA)
+                cv2.circle(img, tuple(kpts[k, :2].round().astype(int)), radius, colors[k], -1, cv2.LINE_AA)
     return img
 
 
@@ -87,14 +86,22 @@ def drawing_meta(num_keypoints, dataset_info=None, category=None):
     if len(meta['keypoint_names']) != num_keypoints:
         raise ValueError(f"the meta names {len(meta['keypoint_names'])} keypoints "
                          f"({list(meta['keypoint_names'])}), the results have K={num_keypoints}")
-    skeleton = meta['skeleton'] or (list(COCO_SKELETON) if meta['keypoint_names'] == COCO_KEYPOINT_NAMES
-                                    else [])
+    skeleton = meta['skeleton'] or (list(COCO_SKELETON)
+                                    if meta['keypoint_names'] == COCO_KEYPOINT_NAMES else [])
     return meta['keypoint_names'], skeleton
 
 
-def show_keypoint_result(img, result, score_thr=0.3, kpt_thr=0.2, skeleton=None,
-                         keypoint_names=None, show=False, win_name='', wait_time=0,
-                         out_file=None, **kwargs):
+def show_keypoint_result(img,
+                         result,
+                         score_thr=0.3,
+                         kpt_thr=0.2,
+                         skeleton=None,
+                         keypoint_names=None,
+                         show=False,
+                         win_name='',
+                         wait_time=0,
+                         out_file=None,
+                         **kwargs):
     """Draw a ``(bbox_results, keypoint_results)`` result of ``KeypointRCNN`` (all classes).
 
     Extra keyword arguments that mmdet's test loop passes (colours, ...) are accepted and ignored.
@@ -107,8 +114,14 @@ def show_keypoint_result(img, result, score_thr=0.3, kpt_thr=0.2, skeleton=None,
     num_kpts = next((k.shape[1] for k in keypoint_results if np.asarray(k).ndim == 3), 0)
     keypoints = np.concatenate(
         [np.asarray(k, dtype=np.float32).reshape(-1, num_kpts, 3) for k in keypoint_results])
-    drawn = imshow_keypoints(img, bboxes, keypoints, skeleton=skeleton,
-                             keypoint_names=keypoint_names, score_thr=score_thr, kpt_thr=kpt_thr)
+    drawn = imshow_keypoints(
+        img,
+        bboxes,
+        keypoints,
+        skeleton=skeleton,
+        keypoint_names=keypoint_names,
+        score_thr=score_thr,
+        kpt_thr=kpt_thr)
     if show:
         mmcv.imshow(drawn, win_name, wait_time)
     if out_file is not None:
@@ -136,15 +149,23 @@ def draw_predictions(model, dataset, out_dir, num_images, prefix='', score_thr=0
             info = dataset.data_infos[i]
             img = mmcv.imread(osp.join(dataset.img_prefix or '', info['filename']))
             ann = dataset.get_ann_info(i)
-            gt = imshow_keypoints(img, ann['bboxes'], ann['keypoints'],
-                                  skeleton=dataset.skeleton, keypoint_names=dataset.keypoint_names,
-                                  kpt_thr=0)
+            gt = imshow_keypoints(
+                img,
+                ann['bboxes'],
+                ann['keypoints'],
+                skeleton=dataset.skeleton,
+                keypoint_names=dataset.keypoint_names,
+                kpt_thr=0)
             bbox_results, keypoint_results = result
             bboxes = np.concatenate([b.reshape(-1, 5) for b in bbox_results])
-            kpts = np.concatenate([k.reshape(-1, dataset.num_keypoints, 3)
-                                   for k in keypoint_results])
-            pred = imshow_keypoints(img, bboxes, kpts, skeleton=dataset.skeleton,
-                                    keypoint_names=dataset.keypoint_names, score_thr=score_thr)
+            kpts = np.concatenate([k.reshape(-1, dataset.num_keypoints, 3) for k in keypoint_results])
+            pred = imshow_keypoints(
+                img,
+                bboxes,
+                kpts,
+                skeleton=dataset.skeleton,
+                keypoint_names=dataset.keypoint_names,
+                score_thr=score_thr)
             label_image(gt, 'ground truth')
             label_image(pred, 'prediction')
             out_file = osp.join(out_dir, f'{prefix}{i}.png')

@@ -1,10 +1,10 @@
 from .formatting import KeypointFormatBundle
 from .loading import ImageLoadError, LoadImageFromFileSafe, LoadKeypointAnnotations
-from .transforms import (KeypointRandomFlip, KeypointResize, clear_invisible_keypoints,
-                         flip_keypoints, flip_permutation, rescale_keypoints)
+from .transforms import (KeypointRandomFlip, KeypointResize, clear_invisible_keypoints, flip_keypoints,
+                         flip_permutation, rescale_keypoints)
 
 __all__ = [
     'ImageLoadError', 'LoadImageFromFileSafe', 'LoadKeypointAnnotations', 'KeypointResize',
-    'KeypointRandomFlip', 'KeypointFormatBundle',
-    'clear_invisible_keypoints', 'rescale_keypoints', 'flip_keypoints', 'flip_permutation'
+    'KeypointRandomFlip', 'KeypointFormatBundle', 'clear_invisible_keypoints', 'rescale_keypoints',
+    'flip_keypoints', 'flip_permutation'
 ]

@@ -72,8 +72,7 @@ class LoadImageFromFileSafe(LoadImageFromFile):
         if problem:
             raise ImageLoadError(filename, problem)
         try:
-            img = mmcv.imfrombytes(img_bytes, flag=self.color_type,
-                                   channel_order=self.channel_order)
+            img = mmcv.imfrombytes(img_bytes, flag=self.color_type, channel_order=self.channel_order)
         except (cv2.error, OSError, ValueError) as err:
             raise ImageLoadError(filename, f'cannot be decoded ({err})') from err
         if img is None:

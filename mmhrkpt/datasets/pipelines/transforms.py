@@ -99,8 +99,7 @@ class KeypointResize(Resize):
     def __call__(self, results):
         results = super().__call__(results)
         for key in results.get('keypoint_fields', []):
-            results[key] = rescale_keypoints(results[key], results['scale_factor'],
-                                             results['img_shape'])
+            results[key] = rescale_keypoints(results[key], results['scale_factor'], results['img_shape'])
         return results
 
 
@@ -121,7 +120,6 @@ class KeypointRandomFlip(RandomFlip):
             if 'keypoint_flip_pairs' not in results:
                 raise KeyError("flipping keypoints needs results['keypoint_flip_pairs'] (set by "
                                'CocoKeypointDataset.pre_pipeline)')
-            results[key] = flip_keypoints(results[key], results['img_shape'],
-                                          results['flip_direction'],
+            results[key] = flip_keypoints(results[key], results['img_shape'], results['flip_direction'],
                                           results['keypoint_flip_pairs'])
         return results

@@ -77,15 +77,14 @@ class KeypointRCNN(TwoStageDetector):
         """Boxes and keypoints of a batch (one scale, flip test by ``test_cfg``)."""
         assert self.with_bbox, 'Bbox head must be implemented.'
         x = self.extract_feat(img)
-        proposal_list = (self.rpn_head.simple_test_rpn(x, img_metas)
-                         if proposals is None else proposals)
+        proposal_list = (self.rpn_head.simple_test_rpn(x, img_metas) if proposals is None else proposals)
         x_flip, flip_widths = None, None
         if self.flip_test:
             # A flip of the padded batch maps x to W_pad - x, whatever each image's own size.
             x_flip = self.extract_feat(img.flip(-1))
             flip_widths = [float(img.shape[-1])] * len(img_metas)
-        return self.roi_head.simple_test(x, proposal_list, img_metas, rescale=rescale,
-                                         x_flip=x_flip, flip_widths=flip_widths)
+        return self.roi_head.simple_test(
+            x, proposal_list, img_metas, rescale=rescale, x_flip=x_flip, flip_widths=flip_widths)
 
     def aug_test(self, imgs, img_metas, rescale=False):
         """Test with ``MultiScaleFlipAug`` at one scale and ``flip=True``: [image, flipped image].
@@ -94,9 +93,8 @@ class KeypointRCNN(TwoStageDetector):
         """
         flips = [m[0].get('flip', False) for m in img_metas]
         if len(imgs) != 2 or sorted(flips) != [False, True]:
-            raise NotImplementedError(
-                'KeypointRCNN.aug_test supports one scale with horizontal flip '
-                f'(got {len(imgs)} augmentations, flips {flips})')
+            raise NotImplementedError('KeypointRCNN.aug_test supports one scale with horizontal flip '
+                                      f'(got {len(imgs)} augmentations, flips {flips})')
         i, j = flips.index(False), flips.index(True)
         if img_metas[j][0].get('flip_direction', 'horizontal') != 'horizontal':
             raise NotImplementedError('only horizontal flip is supported at test time')
@@ -105,8 +103,8 @@ class KeypointRCNN(TwoStageDetector):
         proposal_list = self.rpn_head.simple_test_rpn(x, img_metas[i])
         # mmdet flips each image inside its own img_shape, before padding.
         flip_widths = [float(m['img_shape'][1]) for m in img_metas[j]]
-        return self.roi_head.simple_test(x, proposal_list, img_metas[i], rescale=rescale,
-                                         x_flip=x_flip, flip_widths=flip_widths)
+        return self.roi_head.simple_test(
+            x, proposal_list, img_metas[i], rescale=rescale, x_flip=x_flip, flip_widths=flip_widths)
 
     def show_result(self, img, result, **kwargs):
         """Draw boxes and skeletons (see ``mmhrkpt.core.visualization.imshow_keypoints``)."""

@@ -65,9 +65,8 @@ class KeypointRoIHead(KeypointTestMixin, StandardRoIHead):
         self.keypoint_padding = float(keypoint_roi_expand.get('padding', 1.25))
         out_size = tuple(self.keypoint_roi_extractor.roi_layers[0].output_size)
         if out_size != self.keypoint_head.roi_feat_size:
-            raise ValueError(
-                f'keypoint_roi_extractor output_size {out_size} differs from keypoint_head '
-                f'roi_feat_size {self.keypoint_head.roi_feat_size}')
+            raise ValueError(f'keypoint_roi_extractor output_size {out_size} differs from keypoint_head '
+                             f'roi_feat_size {self.keypoint_head.roi_feat_size}')
 
     @property
     def num_keypoints(self):
@@ -142,15 +141,18 @@ class KeypointRoIHead(KeypointTestMixin, StandardRoIHead):
             gt_bboxes_ignore = [None] * num_imgs
         sampling_results = []
         for i in range(num_imgs):
-            assign_result = self.bbox_assigner.assign(proposal_list[i], gt_bboxes[i],
-                                                      gt_bboxes_ignore[i], gt_labels[i])
-            sampling_results.append(self.bbox_sampler.sample(
-                assign_result, proposal_list[i], gt_bboxes[i], gt_labels[i],
-                feats=[lvl_feat[i][None] for lvl_feat in x]))
+            assign_result = self.bbox_assigner.assign(proposal_list[i], gt_bboxes[i], gt_bboxes_ignore[i],
+                                                      gt_labels[i])
+            sampling_results.append(
+                self.bbox_sampler.sample(
+                    assign_result,
+                    proposal_list[i],
+                    gt_bboxes[i],
+                    gt_labels[i],
+                    feats=[lvl_feat[i][None] for lvl_feat in x]))
 
         losses = dict()
-        bbox_results = self._bbox_forward_train(x, sampling_results, gt_bboxes, gt_labels,
-                                                img_metas)
+        bbox_results = self._bbox_forward_train(x, sampling_results, gt_bboxes, gt_labels, img_metas)
         losses.update(bbox_results['loss_bbox'])
         losses.update(self._keypoint_forward_train(x, sampling_results, gt_keypoints))
         return losses
@@ -173,8 +175,14 @@ class KeypointRoIHead(KeypointTestMixin, StandardRoIHead):
         return self.keypoint_head.loss(pred, targets, weights)
 
     # ------------------------------------------------------------------ test
-    def simple_test(self, x, proposal_list, img_metas, proposals=None, rescale=False,
-                    x_flip=None, flip_widths=None):
+    def simple_test(self,
+                    x,
+                    proposal_list,
+                    img_metas,
+                    proposals=None,
+                    rescale=False,
+                    x_flip=None,
+                    flip_widths=None):
         """Detect boxes, then keypoints in them.
 
         Args:
@@ -190,8 +198,8 @@ class KeypointRoIHead(KeypointTestMixin, StandardRoIHead):
             list[tuple]: per image ``(bbox_results, keypoint_results)``: one ``(n, 5)`` array per class
             and one ``(n, K, 3)`` array (x, y, score) per class, row i of both for detection i.
         """
-        det_bboxes, det_labels = self.simple_test_bboxes(x, img_metas, proposal_list,
-                                                         self.test_cfg, rescale=rescale)
+        det_bboxes, det_labels = self.simple_test_bboxes(
+            x, img_metas, proposal_list, self.test_cfg, rescale=rescale)
         det_keypoints, det_scores = self.simple_test_keypoints(
             x, img_metas, det_bboxes, rescale, x_flip=x_flip, flip_widths=flip_widths)
         num_classes = self.bbox_head.num_classes

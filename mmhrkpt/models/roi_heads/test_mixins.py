@@ -47,8 +47,7 @@ class KeypointTestMixin:
     UDP-aware) and averaged with the direct ones.
     """
 
-    def simple_test_keypoints(self, x, img_metas, det_bboxes, rescale, x_flip=None,
-                              flip_widths=None):
+    def simple_test_keypoints(self, x, img_metas, det_bboxes, rescale, x_flip=None, flip_widths=None):
         """Keypoints and instance scores of the detections of every image at once.
 
         Args:
@@ -67,11 +66,15 @@ class KeypointTestMixin:
         """
         cfg = self._keypoint_cfg(self.test_cfg)
         device = det_bboxes[0].device
-        scale_factors = [torch.as_tensor(np.asarray(m['scale_factor'], dtype=np.float32)[:2],
-                                         device=device) for m in img_metas]
+        scale_factors = [
+            torch.as_tensor(np.asarray(m['scale_factor'], dtype=np.float32)[:2], device=device)
+            for m in img_metas
+        ]
         # Boxes in the network input's frame, where the features live.
-        boxes = [b[:, :4].reshape(-1, 2, 2) * s if rescale else b[:, :4].reshape(-1, 2, 2)
-                 for b, s in zip(det_bboxes, scale_factors)]
+        boxes = [
+            b[:, :4].reshape(-1, 2, 2) * s if rescale else b[:, :4].reshape(-1, 2, 2)
+            for b, s in zip(det_bboxes, scale_factors)
+        ]
         rois = bbox2roi([b.reshape(-1, 4) for b in boxes])
         rois[:, 1:] = self.expand_keypoint_rois(rois[:, 1:])
         heatmaps = self._keypoint_forward(x, rois)
@@ -81,14 +84,14 @@ class KeypointTestMixin:
         coords, scores = self.keypoint_head.decode(heatmaps, rois[:, 1:])
         counts = [len(b) for b in det_bboxes]
         keypoints, instance_scores = [], []
-        for b, xy, sc, s in zip(det_bboxes, coords.split(counts), scores.split(counts),
-                                scale_factors):
+        for b, xy, sc, s in zip(det_bboxes, coords.split(counts), scores.split(counts), scale_factors):
             if rescale:
                 xy = xy / s
             keypoints.append(torch.cat([xy, sc[..., None]], -1))
             instance_scores.append(
-                rescore_instances(b[:, 4], sc, cfg.get('score_thr', 0.2))
-                if cfg.get('rescore', True) else b[:, 4])
+                rescore_instances(b[:,
+                                    4], sc, cfg.get('score_thr', 0.2)) if cfg.get('rescore', True) else b[:,
+                                                                                                          4])
         return keypoints, instance_scores
 
     def _flip_test_heatmaps(self, heatmaps, x_flip, rois, flip_widths, img_metas, cfg):

@@ -25,17 +25,24 @@ from mmhrkpt.testing.synthetic.render import synthesize_image
 SPLITS = ('train', 'val')
 JPEG_QUALITY = 95
 PNG_COMPRESSION = 3
-IMAGE_ENCODINGS = {'.jpg': [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY],
-                   '.png': [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION]}
+IMAGE_ENCODINGS = {
+    '.jpg': [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY],
+    '.png': [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION]
+}
 PERSON_CATEGORY_ID = 1
 
 
 def coco_categories():
     """The COCO ``categories`` entry for people, with keypoint names and the skeleton (1-based, as
     in COCO's person_keypoints_*.json)."""
-    return [dict(supercategory='person', id=PERSON_CATEGORY_ID, name='person',
-                 keypoints=list(COCO_KEYPOINT_NAMES),
-                 skeleton=[[i + 1, j + 1] for i, j in COCO_SKELETON])]
+    return [
+        dict(
+            supercategory='person',
+            id=PERSON_CATEGORY_ID,
+            name='person',
+            keypoints=list(COCO_KEYPOINT_NAMES),
+            skeleton=[[i + 1, j + 1] for i, j in COCO_SKELETON])
+    ]
 
 
 def _coco_keypoints(keypoints):
@@ -59,24 +66,41 @@ def _person_annotation(person, ann_id, image_id, min_keypoint_area):
     """One COCO annotation of a drawn person (``synthesize_image``'s dicts)."""
     if person['area'] < min_keypoint_area:
         person = dict(person, keypoints=np.zeros_like(person['keypoints']))
-    return dict(id=ann_id, image_id=image_id, category_id=PERSON_CATEGORY_ID, bbox=person['bbox'],
-                area=person['area'], iscrowd=0,
-                num_keypoints=int((person['keypoints'][:, 2] > 0).sum()),
-                keypoints=_coco_keypoints(person['keypoints']))
+    return dict(
+        id=ann_id,
+        image_id=image_id,
+        category_id=PERSON_CATEGORY_ID,
+        bbox=person['bbox'],
+        area=person['area'],
+        iscrowd=0,
+        num_keypoints=int((person['keypoints'][:, 2] > 0).sum()),
+        keypoints=_coco_keypoints(person['keypoints']))
 
 
 def _split_counts(images, annotations, min_keypoint_area):
     """Image, person and keypoint counts of one split (see ``generate_synthetic_coco``)."""
     vis = np.array([a['keypoints'][2::3] for a in annotations]).reshape(-1)
-    return dict(num_images=len(images), num_persons=len(annotations),
-                num_keypoints=int((vis > 0).sum()), num_visible=int((vis == 2).sum()),
-                num_occluded=int((vis == 1).sum()), num_unlabelled=int((vis == 0).sum()),
-                num_small=sum(a['area'] < min_keypoint_area for a in annotations))
+    return dict(
+        num_images=len(images),
+        num_persons=len(annotations),
+        num_keypoints=int((vis > 0).sum()),
+        num_visible=int((vis == 2).sum()),
+        num_occluded=int((vis == 1).sum()),
+        num_unlabelled=int((vis == 0).sum()),
+        num_small=sum(a['area'] < min_keypoint_area for a in annotations))
 
 
-def generate_synthetic_coco(out_dir, num_train, num_val, seed=0, image_size=(256, 256),
-                            person_height=(0.18, 0.8), max_persons=4, max_occluders=3,
-                            min_keypoint_area=32**2, img_ext='.jpg', preview=True,
+def generate_synthetic_coco(out_dir,
+                            num_train,
+                            num_val,
+                            seed=0,
+                            image_size=(256, 256),
+                            person_height=(0.18, 0.8),
+                            max_persons=4,
+                            max_occluders=3,
+                            min_keypoint_area=32**2,
+                            img_ext='.jpg',
+                            preview=True,
                             progress=True):
     """Write a synthetic COCO-keypoints data set.
 
@@ -123,27 +147,30 @@ def generate_synthetic_coco(out_dir, num_train, num_val, seed=0, image_size=(256
             bar = mmcv.ProgressBar(num)
         for index in range(num):
             rng = np.random.default_rng([int(seed), split_index, index])
-            image, people = synthesize_image(rng, (height, width), person_height, max_persons,
-                                             max_occluders)
+            image, people = synthesize_image(rng, (height, width), person_height, max_persons, max_occluders)
             image_id = index + 1
             file_name = f'{image_id:012d}{img_ext}'
             _write_image(osp.join(img_prefix, file_name), image, img_ext)
             images.append(dict(id=image_id, file_name=file_name, height=height, width=width))
             for person in people:
-                annotations.append(_person_annotation(person, len(annotations) + 1, image_id,
-                                                      min_keypoint_area))
+                annotations.append(
+                    _person_annotation(person,
+                                       len(annotations) + 1, image_id, min_keypoint_area))
             if bar is not None:
                 bar.update()
         if bar is not None:
             print()
         dataset = dict(
-            info=dict(description=f'mmhrkpt synthetic people, {split}, seed {seed}',
-                      version='1.0', year=2024),
-            licenses=[], images=images, annotations=annotations, categories=coco_categories())
+            info=dict(
+                description=f'mmhrkpt synthetic people, {split}, seed {seed}', version='1.0', year=2024),
+            licenses=[],
+            images=images,
+            annotations=annotations,
+            categories=coco_categories())
         with open(ann_file, 'w') as f:
             json.dump(dataset, f, separators=(',', ':'))
-        out[split] = dict(ann_file=ann_file, img_prefix=img_prefix,
-                          **_split_counts(images, annotations, min_keypoint_area))
+        out[split] = dict(
+            ann_file=ann_file, img_prefix=img_prefix, **_split_counts(images, annotations, min_keypoint_area))
     out['preview'] = None
     if preview and num_train > 0:
         out['preview'] = osp.join(out_dir, 'preview.png')

@@ -22,29 +22,54 @@ def _keypoint_index(name):
     return COCO_KEYPOINT_NAMES.index(name)
 
 
-NOSE, L_EYE, R_EYE, L_EAR, R_EAR = map(
-    _keypoint_index, ('nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear'))
+NOSE, L_EYE, R_EYE, L_EAR, R_EAR = map(_keypoint_index,
+                                       ('nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear'))
 L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST = map(
-    _keypoint_index, ('left_shoulder', 'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist',
-                      'right_wrist'))
+    _keypoint_index,
+    ('left_shoulder', 'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist'))
 L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE = map(
-    _keypoint_index, ('left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle',
-                      'right_ankle'))
+    _keypoint_index, ('left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle'))
 
 # Body proportions in units of standing height.
-BODY = dict(spine=0.30, neck=0.085, head_radius=0.062, shoulder_width=0.23, hip_width=0.17,
-            chest_depth=0.11, hip_depth=0.10, upper_arm=0.17, forearm=0.15, hand=0.05,
-            thigh=0.245, shin=0.245, foot=0.075)
+BODY = dict(
+    spine=0.30,
+    neck=0.085,
+    head_radius=0.062,
+    shoulder_width=0.23,
+    hip_width=0.17,
+    chest_depth=0.11,
+    hip_depth=0.10,
+    upper_arm=0.17,
+    forearm=0.15,
+    hand=0.05,
+    thigh=0.245,
+    shin=0.245,
+    foot=0.075)
 # Face points in the head's frame, in units of head radius.
-FACE_OFFSETS = {NOSE: (0.0, -0.2, 1.0), L_EYE: (0.38, 0.15, 0.88), R_EYE: (-0.38, 0.15, 0.88),
-                L_EAR: (1.0, -0.05, -0.1), R_EAR: (-1.0, -0.05, -0.1)}
+FACE_OFFSETS = {
+    NOSE: (0.0, -0.2, 1.0),
+    L_EYE: (0.38, 0.15, 0.88),
+    R_EYE: (-0.38, 0.15, 0.88),
+    L_EAR: (1.0, -0.05, -0.1),
+    R_EAR: (-1.0, -0.05, -0.1)
+}
 
 # The keypoints of each side; sign is the side's direction along the body's X axis.
 SIDES = (
-    dict(name='left', sign=1.0, arm=(L_SHOULDER, L_ELBOW, L_WRIST), leg=(L_HIP, L_KNEE, L_ANKLE),
-         eye=L_EYE, ear=L_EAR),
-    dict(name='right', sign=-1.0, arm=(R_SHOULDER, R_ELBOW, R_WRIST), leg=(R_HIP, R_KNEE, R_ANKLE),
-         eye=R_EYE, ear=R_EAR),
+    dict(
+        name='left',
+        sign=1.0,
+        arm=(L_SHOULDER, L_ELBOW, L_WRIST),
+        leg=(L_HIP, L_KNEE, L_ANKLE),
+        eye=L_EYE,
+        ear=L_EAR),
+    dict(
+        name='right',
+        sign=-1.0,
+        arm=(R_SHOULDER, R_ELBOW, R_WRIST),
+        leg=(R_HIP, R_KNEE, R_ANKLE),
+        eye=R_EYE,
+        ear=R_EAR),
 )
 
 DOWN = np.array([0.0, -1.0, 0.0])
@@ -95,8 +120,7 @@ def _sample_legs(rng):
             leg = [_deg(rng, -8, 12), _deg(rng, -4, 12), _deg(rng, -15, 20), _deg(rng, 0, 15)]
         elif kind == 1:  # walking / running: legs apart front to back
             swing = 1 if side == 0 else -1
-            leg = [swing * _deg(rng, -5, 40), _deg(rng, -3, 10), _deg(rng, -10, 15),
-                   _deg(rng, 0, 70)]
+            leg = [swing * _deg(rng, -5, 40), _deg(rng, -3, 10), _deg(rng, -10, 15), _deg(rng, 0, 70)]
         elif kind == 2:  # wide stance
             leg = [_deg(rng, -10, 20), _deg(rng, 12, 35), _deg(rng, -10, 30), _deg(rng, 0, 40)]
         else:  # one knee lifted or crouching
@@ -105,8 +129,11 @@ def _sample_legs(rng):
     if kind == 1 and rng.random() < 0.5:
         legs.reverse()
     if kind == 3 and rng.random() < 0.6:  # only one leg lifted
-        legs[int(rng.integers(2))] = [_deg(rng, -8, 12), _deg(rng, -4, 12), _deg(rng, -15, 20),
-                                      _deg(rng, 0, 20)]
+        legs[int(
+            rng.integers(2))] = [_deg(rng, -8, 12),
+                                 _deg(rng, -4, 12),
+                                 _deg(rng, -15, 20),
+                                 _deg(rng, 0, 20)]
     return legs
 
 
@@ -141,7 +168,8 @@ def sample_pose(rng):
     neck = r_chest @ (UP * dims['spine'])
     for side in SIDES:
         kpts[side['arm'][0]] = neck + r_chest @ np.array(
-            [side['sign'] * dims['shoulder_width'] / 2, rng.uniform(-0.015, 0.01), 0.0])
+            [side['sign'] * dims['shoulder_width'] / 2,
+             rng.uniform(-0.015, 0.01), 0.0])
         kpts[side['leg'][0]] = np.array([side['sign'] * dims['hip_width'] / 2, 0.0, 0.0])
     chest_x = r_chest @ np.array([dims['shoulder_width'] * 0.55, 0, 0])
     chest_z = r_chest @ np.array([0, 0, dims['chest_depth'] / 2])
@@ -187,9 +215,16 @@ def sample_pose(rng):
     def cam(p):
         return np.asarray(p) @ r_cam.T
 
-    return dict(kpts=cam(kpts), torso=cam(np.stack(torso)), head=cam(head), neck=cam(neck),
-                hands=cam(hands), toes=cam(toes), head_up=cam(r_head @ UP),
-                head_fwd=cam(r_head @ FORWARD), dims=dims)
+    return dict(
+        kpts=cam(kpts),
+        torso=cam(np.stack(torso)),
+        head=cam(head),
+        neck=cam(neck),
+        hands=cam(hands),
+        toes=cam(toes),
+        head_up=cam(r_head @ UP),
+        head_fwd=cam(r_head @ FORWARD),
+        dims=dims)
 
 
 def project(points, scale, roll, offset):

@@ -32,8 +32,8 @@ def draw_annotations(image, annotations, zoom=2):
     kpts[..., :2] = (kpts[..., :2] + PIXEL_CENTER_OFFSET) * zoom
     xywh = np.asarray([a['bbox'] for a in annotations], dtype=np.float32).reshape(-1, 4)
     boxes = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1) * zoom
-    return imshow_keypoints(out, boxes, kpts, skeleton=COCO_SKELETON, keypoint_names=COCO_KEYPOINT_NAMES,
-                            kpt_thr=0)
+    return imshow_keypoints(
+        out, boxes, kpts, skeleton=COCO_SKELETON, keypoint_names=COCO_KEYPOINT_NAMES, kpt_thr=0)
 
 
 def save_preview(ann_file, img_prefix, out_file, num_images=8, zoom=2, columns=4):
@@ -57,8 +57,7 @@ def save_preview(ann_file, img_prefix, out_file, num_images=8, zoom=2, columns=4
         raise ValueError(f'preview: {ann_file} has no images')
     tile_h, tile_w = tiles[0].shape[:2]
     rows = -(-len(tiles) // columns)
-    grid = np.full((rows * (tile_h + PREVIEW_GAP), columns * (tile_w + PREVIEW_GAP), 3), 255,
-                   np.uint8)
+    grid = np.full((rows * (tile_h + PREVIEW_GAP), columns * (tile_w + PREVIEW_GAP), 3), 255, np.uint8)
     for n, tile in enumerate(tiles):
         r, c = divmod(n, columns)
         y, x = r * (tile_h + PREVIEW_GAP), c * (tile_w + PREVIEW_GAP)

@@ -30,33 +30,43 @@ import math
 import cv2
 import numpy as np
 
-from mmhrkpt.testing.synthetic.figure import (BODY, FACE_OFFSETS, L_ANKLE, L_EAR, L_ELBOW, L_EYE,
-                                              L_HIP, L_KNEE, L_SHOULDER, L_WRIST, NOSE,
-                                              NUM_KEYPOINTS, R_ANKLE, R_EAR, R_ELBOW, R_EYE, R_HIP,
-                                              R_KNEE, R_SHOULDER, R_WRIST, SIDES, face_depth,
-                                              project, sample_pose, torso_depth)
+from mmhrkpt.testing.synthetic.figure import (BODY, FACE_OFFSETS, L_ANKLE, L_EAR, L_ELBOW, L_EYE, L_HIP,
+                                              L_KNEE, L_SHOULDER, L_WRIST, NOSE, NUM_KEYPOINTS, R_ANKLE,
+                                              R_EAR, R_ELBOW, R_EYE, R_HIP, R_KNEE, R_SHOULDER, R_WRIST,
+                                              SIDES, face_depth, project, sample_pose, torso_depth)
 
 # Drawn parts; their id + 1 is written into the per-person part layer.
-(TORSO, HEAD, NECK, L_UPPER_ARM, R_UPPER_ARM, L_FOREARM, R_FOREARM, L_HAND, R_HAND, L_THIGH,
- R_THIGH, L_SHIN, R_SHIN, L_FOOT, R_FOOT) = range(15)
+(TORSO, HEAD, NECK, L_UPPER_ARM, R_UPPER_ARM, L_FOREARM, R_FOREARM, L_HAND, R_HAND, L_THIGH, R_THIGH, L_SHIN,
+ R_SHIN, L_FOOT, R_FOOT) = range(15)
 PARTS_PER_PERSON = 16  # owner code = person * PARTS_PER_PERSON + part + 1; 0 = nobody
 # side name -> its (upper arm, forearm, hand, thigh, shin, foot) parts
-SIDE_PARTS = dict(left=(L_UPPER_ARM, L_FOREARM, L_HAND, L_THIGH, L_SHIN, L_FOOT),
-                  right=(R_UPPER_ARM, R_FOREARM, R_HAND, R_THIGH, R_SHIN, R_FOOT))
+SIDE_PARTS = dict(
+    left=(L_UPPER_ARM, L_FOREARM, L_HAND, L_THIGH, L_SHIN, L_FOOT),
+    right=(R_UPPER_ARM, R_FOREARM, R_HAND, R_THIGH, R_SHIN, R_FOOT))
 # keypoint -> the parts whose pixels show it
 KEYPOINT_PARTS = {
-    NOSE: (HEAD, ), L_EYE: (HEAD, ), R_EYE: (HEAD, ), L_EAR: (HEAD, ), R_EAR: (HEAD, ),
-    L_SHOULDER: (TORSO, L_UPPER_ARM, NECK), R_SHOULDER: (TORSO, R_UPPER_ARM, NECK),
-    L_ELBOW: (L_UPPER_ARM, L_FOREARM), R_ELBOW: (R_UPPER_ARM, R_FOREARM),
-    L_WRIST: (L_FOREARM, L_HAND), R_WRIST: (R_FOREARM, R_HAND),
-    L_HIP: (TORSO, L_THIGH), R_HIP: (TORSO, R_THIGH),
-    L_KNEE: (L_THIGH, L_SHIN), R_KNEE: (R_THIGH, R_SHIN),
-    L_ANKLE: (L_SHIN, L_FOOT), R_ANKLE: (R_SHIN, R_FOOT),
+    NOSE: (HEAD, ),
+    L_EYE: (HEAD, ),
+    R_EYE: (HEAD, ),
+    L_EAR: (HEAD, ),
+    R_EAR: (HEAD, ),
+    L_SHOULDER: (TORSO, L_UPPER_ARM, NECK),
+    R_SHOULDER: (TORSO, R_UPPER_ARM, NECK),
+    L_ELBOW: (L_UPPER_ARM, L_FOREARM),
+    R_ELBOW: (R_UPPER_ARM, R_FOREARM),
+    L_WRIST: (L_FOREARM, L_HAND),
+    R_WRIST: (R_FOREARM, R_HAND),
+    L_HIP: (TORSO, L_THIGH),
+    R_HIP: (TORSO, R_THIGH),
+    L_KNEE: (L_THIGH, L_SHIN),
+    R_KNEE: (R_THIGH, R_SHIN),
+    L_ANKLE: (L_SHIN, L_FOOT),
+    R_ANKLE: (R_SHIN, R_FOOT),
 }
 
 # Stroke widths (and radii) in units of standing height.
-THICKNESS = dict(neck=0.05, upper_arm=0.052, forearm=0.044, thigh=0.072, shin=0.058, foot=0.036,
-                 hand_radius=0.026)
+THICKNESS = dict(
+    neck=0.05, upper_arm=0.052, forearm=0.044, thigh=0.072, shin=0.058, foot=0.036, hand_radius=0.026)
 # Depth of a face point behind the head centre (in head radii) beyond which it is not labelled
 # (v=0), and beyond which it is no longer seen (v=1).
 FACE_UNLABELLED_DEPTH = {NOSE: -0.3, L_EYE: -0.3, R_EYE: -0.3, L_EAR: -0.5, R_EAR: -0.5}
@@ -113,18 +123,14 @@ def _sample_style(rng):
         style[name + '_leg'] = _hsv_to_bgr(hue_leg, rng.uniform(0.6, 1.0), rng.uniform(0.5, 0.95))
     if rng.random() < 0.8:
         hues = TORSO_HUES[int(rng.integers(len(TORSO_HUES)))]
-        style['torso'] = _hsv_to_bgr(rng.uniform(*hues), rng.uniform(0.35, 0.9),
-                                     rng.uniform(0.3, 0.9))
+        style['torso'] = _hsv_to_bgr(rng.uniform(*hues), rng.uniform(0.35, 0.9), rng.uniform(0.3, 0.9))
     else:  # grey, black or white shirt
         style['torso'] = _hsv_to_bgr(0, 0, rng.uniform(0.1, 0.95))
-    style['skin'] = _hsv_to_bgr(rng.uniform(18, 32), rng.uniform(0.25, 0.6),
-                                rng.uniform(0.35, 0.95))
+    style['skin'] = _hsv_to_bgr(rng.uniform(18, 32), rng.uniform(0.25, 0.6), rng.uniform(0.35, 0.95))
     if rng.random() < 0.2:  # blond
-        style['hair'] = _hsv_to_bgr(rng.uniform(20, 45), rng.uniform(0.4, 0.7),
-                                    rng.uniform(0.75, 0.9))
+        style['hair'] = _hsv_to_bgr(rng.uniform(20, 45), rng.uniform(0.4, 0.7), rng.uniform(0.75, 0.9))
     else:  # black .. brown
-        style['hair'] = _hsv_to_bgr(rng.uniform(0, 40), rng.uniform(0.2, 0.7),
-                                    rng.uniform(0.05, 0.35))
+        style['hair'] = _hsv_to_bgr(rng.uniform(0, 40), rng.uniform(0.2, 0.7), rng.uniform(0.05, 0.35))
     style['shoe'] = _hsv_to_bgr(rng.uniform(0, 360), rng.uniform(0, 0.4), rng.uniform(0.05, 0.3))
     return style
 
@@ -189,22 +195,21 @@ def _draw_person(painter, pose, scale, roll, offset, style):
         upper_arm, forearm, hand, thigh, shin, foot = SIDE_PARTS[side['name']]
         arm, leg = style[side['name'] + '_arm'], style[side['name'] + '_leg']
         items += [  # (depth, draw, args), painted in increasing depth
-            ((z[s] + z[e]) / 2, _draw_limb,
-             (painter, upper_arm, kp[s], kp[e], width['upper_arm'], arm, [kp[e]])),
-            ((z[e] + z[w]) / 2, _draw_limb,
-             (painter, forearm, kp[e], kp[w], width['forearm'], arm, [kp[e], kp[w]])),
-            (z[w] + DEPTH_EPS, _draw_hand,
-             (painter, hand, kp[w], proj(pose['hands'][i]), width, style['skin'])),
-            ((z[h] + z[k]) / 2, _draw_limb,
-             (painter, thigh, kp[h], kp[k], width['thigh'], leg, [kp[k]])),
-            ((z[k] + z[a]) / 2, _draw_limb,
-             (painter, shin, kp[k], kp[a], width['shin'], leg, [kp[k], kp[a]])),
-            (z[a] - DEPTH_EPS, painter.stroke,
-             (foot, kp[a], proj(pose['toes'][i]), width['foot'], style['shoe'])),
+            ((z[s] + z[e]) / 2, _draw_limb, (painter, upper_arm, kp[s], kp[e], width['upper_arm'], arm,
+                                             [kp[e]])),
+            ((z[e] + z[w]) / 2, _draw_limb, (painter, forearm, kp[e], kp[w], width['forearm'], arm,
+                                             [kp[e], kp[w]])),
+            (z[w] + DEPTH_EPS, _draw_hand, (painter, hand, kp[w], proj(pose['hands'][i]), width,
+                                            style['skin'])),
+            ((z[h] + z[k]) / 2, _draw_limb, (painter, thigh, kp[h], kp[k], width['thigh'], leg, [kp[k]])),
+            ((z[k] + z[a]) / 2, _draw_limb, (painter, shin, kp[k], kp[a], width['shin'], leg, [kp[k],
+                                                                                               kp[a]])),
+            (z[a] - DEPTH_EPS, painter.stroke, (foot, kp[a], proj(pose['toes'][i]), width['foot'],
+                                                style['shoe'])),
         ]
     head_z = max(float(pose['head'][2]), torso_z + DEPTH_EPS)  # the head is never under the torso
-    items += [(head_z - DEPTH_EPS / 2, painter.stroke,
-               (NECK, proj(pose['neck']), proj(pose['head']), width['neck'], style['skin'])),
+    items += [(head_z - DEPTH_EPS / 2, painter.stroke, (NECK, proj(pose['neck']), proj(pose['head']),
+                                                        width['neck'], style['skin'])),
               (head_z, _draw_head, (painter, pose, proj, scale, kp, style))]
     for _, draw, args in sorted(items, key=lambda item: item[0]):
         draw(*args)
@@ -234,8 +239,8 @@ def _draw_head(painter, pose, proj, scale, kp, style):
             painter.disc(HEAD, kp[ear], EAR_RADIUS * radius, colour)
     for side in SIDES:
         if face_depth(pose, side['eye']) > 0:
-            painter.disc(HEAD, kp[side['eye']], EYE_RADIUS * radius,
-                         _shade(style[side['name'] + '_arm'], 0.8))
+            painter.disc(HEAD, kp[side['eye']], EYE_RADIUS * radius, _shade(style[side['name'] + '_arm'],
+                                                                            0.8))
     if face_depth(pose, NOSE) > 0:
         painter.disc(HEAD, kp[NOSE], NOSE_RADIUS * radius, _shade(style['skin'], JOINT_SHADE))
 
@@ -259,9 +264,8 @@ def _draw_background(rng, height, width):
         if kind == 0:  # straight line
             cv2.line(image, p0, p1, colour, int(rng.integers(1, 7)), cv2.LINE_AA, SHIFT)
         elif kind == 1:  # rectangle, filled or outlined
-            cv2.rectangle(image, p0, fixed_point(np.array(p0) / ONE + rng.uniform(-1, 1, 2) * extent),
-                          colour, -1 if rng.random() < 0.6 else int(rng.integers(1, 4)),
-                          cv2.LINE_AA, SHIFT)
+            cv2.rectangle(image, p0, fixed_point(np.array(p0) / ONE + rng.uniform(-1, 1, 2) * extent), colour,
+                          -1 if rng.random() < 0.6 else int(rng.integers(1, 4)), cv2.LINE_AA, SHIFT)
         elif kind == 2:  # circle
             cv2.circle(image, p0, int(extent * ONE / 2), colour,
                        -1 if rng.random() < 0.6 else int(rng.integers(1, 4)), cv2.LINE_AA, SHIFT)
@@ -270,10 +274,11 @@ def _draw_background(rng, height, width):
                         rng.uniform(0, 180), 0, 360, colour, -1, cv2.LINE_AA, SHIFT)
         elif kind == 4:  # wavy curve
             t = np.linspace(0, 1, 24)[:, None]
-            pts = (np.array(p0) * (1 - t) + np.array(p1) * t
-                   + ONE * extent * 0.3 * np.sin(t * rng.uniform(3, 12) + rng.uniform(0, 6)))
-            cv2.polylines(image, [pts.astype(np.int32)], False, colour, int(rng.integers(1, 5)),
-                          cv2.LINE_AA, SHIFT)
+            pts = (
+                np.array(p0) * (1 - t) + np.array(p1) * t +
+                ONE * extent * 0.3 * np.sin(t * rng.uniform(3, 12) + rng.uniform(0, 6)))
+            cv2.polylines(image, [pts.astype(np.int32)], False, colour, int(rng.integers(1, 5)), cv2.LINE_AA,
+                          SHIFT)
         else:  # random polygon
             pts = np.array(p0) + rng.uniform(-1, 1, (int(rng.integers(3, 7)), 2)) * extent * ONE
             cv2.fillPoly(image, [pts.astype(np.int32)], colour, cv2.LINE_AA, SHIFT)
@@ -289,8 +294,8 @@ def _draw_occluder(rng, image, owner, centre, size):
     c = fixed_point(centre)
     if kind == 0:  # rotated rectangle
         w, h = size * rng.uniform(0.3, 1.0), size * rng.uniform(0.3, 1.0)
-        corners = cv2.boxPoints(((float(centre[0]), float(centre[1])), (w, h),
-                                 rng.uniform(0, 90) if rng.random() < 0.5 else 0.0))
+        corners = cv2.boxPoints(
+            ((float(centre[0]), float(centre[1])), (w, h), rng.uniform(0, 90) if rng.random() < 0.5 else 0.0))
         cv2.fillConvexPoly(mask, np.round(corners * ONE).astype(np.int32), 255, cv2.LINE_AA, SHIFT)
     elif kind == 1:  # ellipse
         axes = (int(size * ONE * rng.uniform(0.2, 0.5)), int(size * ONE * rng.uniform(0.15, 0.5)))
@@ -347,8 +352,8 @@ def _place_people(rng, height, width, person_height, max_persons):
             pose = sample_pose(rng)
             scale = rng.uniform(lo, hi) * size
             roll = math.radians(float(np.clip(rng.normal(0, 10), -30, 30)))
-            pts = np.concatenate([pose['kpts'], pose['torso'], pose['hands'], pose['toes'],
-                                  pose['head'][None]])
+            pts = np.concatenate(
+                [pose['kpts'], pose['torso'], pose['hands'], pose['toes'], pose['head'][None]])
             xy = project(pts, scale, roll, np.zeros(2))
             pad = scale * BODY['head_radius']
             x0, y0 = xy.min(0) - pad
@@ -413,8 +418,9 @@ def _label_person(pose, kp, person, owner, mask):
     if len(xs) == 0:
         return None
     x0, y0, x1, y1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
-    return dict(keypoints=keypoints, bbox=[int(x0), int(y0), int(x1 - x0), int(y1 - y0)],
-                area=int(mask.sum()))
+    return dict(
+        keypoints=keypoints, bbox=[int(x0), int(y0), int(x1 - x0),
+                                   int(y1 - y0)], area=int(mask.sum()))
 
 
 def _post_process(rng, image):
@@ -426,8 +432,7 @@ def _post_process(rng, image):
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
-def synthesize_image(rng, image_size=(256, 256), person_height=(0.18, 0.8), max_persons=4,
-                     max_occluders=3):
+def synthesize_image(rng, image_size=(256, 256), person_height=(0.18, 0.8), max_persons=4, max_occluders=3):
     """Draw one image.
 
     Args:
@@ -450,8 +455,8 @@ def synthesize_image(rng, image_size=(256, 256), person_height=(0.18, 0.8), max_
     image = _draw_background(rng, height, width)
     owner = np.zeros((height, width), np.int16)
     drawn = []
-    for person, (pose, scale, roll, offset) in enumerate(
-            _place_people(rng, height, width, person_height, max_persons)):
+    for person, (pose, scale, roll,
+                 offset) in enumerate(_place_people(rng, height, width, person_height, max_persons)):
         layer = np.zeros((height, width), np.uint8)
         kp = _draw_person(_Painter(image, layer), pose, scale, roll, offset, _sample_style(rng))
         mask = layer > 0

@@ -22,9 +22,11 @@ def test_expand_rois_matches_mmpose_xywh2cs(oracle, rng, make_rois, aspect_ratio
 def test_expand_rois_aspect_padding_centre():
     rois = torch.tensor([[0.0, 0.0, 30.0, 40.0], [10.0, 20.0, 110.0, 40.0], [5.0, 5.0, 15.0, 105.0]])
     expanded = expand_rois(rois)  # 3:4, padding 1.25
-    expected = torch.tensor([[-3.75, -5.0, 33.75, 45.0],  # already 3:4: only padded
-                             [-2.5, -53.3333, 122.5, 113.3333],  # wide: height grows to 100 * 4/3
-                             [-36.875, -7.5, 56.875, 117.5]])  # tall: width grows to 75
+    expected = torch.tensor([
+        [-3.75, -5.0, 33.75, 45.0],  # already 3:4: only padded
+        [-2.5, -53.3333, 122.5, 113.3333],  # wide: height grows to 100 * 4/3
+        [-36.875, -7.5, 56.875, 117.5]
+    ])  # tall: width grows to 75
     torch.testing.assert_close(expanded, expected)
     size = expanded[:, 2:] - expanded[:, :2]
     torch.testing.assert_close(size[:, 0] / size[:, 1], torch.full((3, ), 0.75))
@@ -58,8 +60,8 @@ def test_heatmap_mapping(rng, make_rois, align_corners):
 
     rois = make_rois(rng, 5)
     points = torch.rand(5, 3, 2, generator=rng) * 600
-    back = heatmap_to_image(image_to_heatmap(points, rois, (64, 48), align_corners), rois, (64, 48),
-                            align_corners)
+    back = heatmap_to_image(
+        image_to_heatmap(points, rois, (64, 48), align_corners), rois, (64, 48), align_corners)
     torch.testing.assert_close(back, points)
 
 

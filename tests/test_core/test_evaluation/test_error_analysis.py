@@ -32,15 +32,21 @@ def make_coco(persons, num_keypoints, image_ids=(1, )):
         labelled = kpts[kpts[:, 2] > 0]
         x0, y0 = labelled[:, :2].min(0) - 5
         x1, y1 = labelled[:, :2].max(0) + 5
-        anns.append(dict(id=i + 1, image_id=img_id, category_id=1, iscrowd=0, area=area,
-                         bbox=[x0, y0, x1 - x0, y1 - y0], keypoints=kpts.reshape(-1).tolist(),
-                         num_keypoints=int((kpts[:, 2] > 0).sum())))
+        anns.append(
+            dict(
+                id=i + 1,
+                image_id=img_id,
+                category_id=1,
+                iscrowd=0,
+                area=area,
+                bbox=[x0, y0, x1 - x0, y1 - y0],
+                keypoints=kpts.reshape(-1).tolist(),
+                num_keypoints=int((kpts[:, 2] > 0).sum())))
     coco = KeypointCOCO()
-    coco.dataset = dict(images=[dict(id=i, width=640, height=480, file_name=f'{i}.png')
-                                for i in image_ids],
-                        categories=[dict(id=1, name='person', keypoints=[f'k{k}' for k in
-                                                                         range(num_keypoints)])],
-                        annotations=anns)
+    coco.dataset = dict(
+        images=[dict(id=i, width=640, height=480, file_name=f'{i}.png') for i in image_ids],
+        categories=[dict(id=1, name='person', keypoints=[f'k{k}' for k in range(num_keypoints)])],
+        annotations=anns)
     with contextlib.redirect_stdout(io.StringIO()):
         coco.createIndex()
     return coco
@@ -86,16 +92,21 @@ def test_keypoint_similarity_formula():
 
 def test_oks_and_matching_equal_cocoeval():
     rng = np.random.default_rng(0)
-    gts = [(1, np.concatenate([rng.uniform(0, 400, (17, 2)), rng.integers(0, 3, (17, 1))], 1),
-            float(rng.uniform(2000, 20000))) for _ in range(4)]
+    gts = [(1,
+            np.concatenate([rng.uniform(0, 400,
+                                        (17, 2)), rng.integers(0, 3, (17, 1))],
+                           1), float(rng.uniform(2000, 20000))) for _ in range(4)]
     for _, kpts, _ in gts:
         kpts[0, 2] = 2  # at least one labelled keypoint
     coco = make_coco(gts, 17)
     # noisy copies of the first three persons and two near-random ones
-    preds = [result(1, kpts[:, :2] + rng.normal(0, 12, (17, 2)), float(rng.uniform()))
-             for _, kpts, _ in gts[:3]]
-    preds += [result(1, gts[3][1][:, :2] + rng.normal(0, 60, (17, 2)), float(rng.uniform())),
-              result(1, rng.uniform(0, 400, (17, 2)), float(rng.uniform()))]
+    preds = [
+        result(1, kpts[:, :2] + rng.normal(0, 12, (17, 2)), float(rng.uniform())) for _, kpts, _ in gts[:3]
+    ]
+    preds += [
+        result(1, gts[3][1][:, :2] + rng.normal(0, 60, (17, 2)), float(rng.uniform())),
+        result(1, rng.uniform(0, 400, (17, 2)), float(rng.uniform()))
+    ]
     with contextlib.redirect_stdout(io.StringIO()):
         coco_eval = COCOeval(coco, coco.loadRes([dict(p) for p in preds]), 'keypoints')
         coco_eval.params.kpt_oks_sigmas = COCO_SIGMAS
@@ -154,8 +165,8 @@ def test_coco_17_left_right_swapped_wrists_are_inversions():
     coco = make_coco([(1, kpts, 40000.0)], 17)
     pred = kpts[:, :2].copy()
     pred[[lw, rw]] = pred[[rw, lw]]
-    analysis = analyze_keypoint_errors(coco, [result(1, pred, 1.0)], COCO_SIGMAS,
-                                       derive_flip_pairs(names), [1], [1])
+    analysis = analyze_keypoint_errors(coco, [result(1, pred, 1.0)], COCO_SIGMAS, derive_flip_pairs(names),
+                                       [1], [1])
     labels = analysis['labels'][0]
     assert labels[lw] == INVERSION and labels[rw] == INVERSION
     assert (np.delete(labels, [lw, rw]) == GOOD).all()
@@ -165,8 +176,7 @@ def test_corrections_reach_their_target_similarity():
     coco, results = scene()
     analysis = analyze_keypoint_errors(coco, results, SIGMAS, FLIP_PAIRS, [1], [1])
     gt_a = PERSON_A[None, :, :2]
-    for error, kpt, target in ((JITTER, 1, 0.85), (INVERSION, 2, 1.0), (SWAP, 3, 1.0),
-                               (MISS, 4, JITTER_KS)):
+    for error, kpt, target in ((JITTER, 1, 0.85), (INVERSION, 2, 1.0), (SWAP, 3, 1.0), (MISS, 4, JITTER_KS)):
         fixed = correct_results(results, analysis, SIGMAS, [error])
         xy = np.asarray(fixed[0]['keypoints']).reshape(5, 3)[None, :, :2]
         ks = keypoint_similarity(xy, gt_a, [AREA], SIGMAS)[0, 0]
@@ -195,5 +205,4 @@ def test_no_match_and_no_prediction():
     assert analysis['labels'].shape == (0, 5)
     assert analysis['image_oks'] == {1: 0.0, 2: 0.0}  # image 3 has no person: not ranked
     with pytest.raises(ValueError, match='expected 3\\*K = 15'):
-        analyze_keypoint_errors(coco, [dict(results[0], keypoints=[0.0] * 51)], SIGMAS,
-                                FLIP_PAIRS, [1], [1])
+        analyze_keypoint_errors(coco, [dict(results[0], keypoints=[0.0] * 51)], SIGMAS, FLIP_PAIRS, [1], [1])

@@ -13,8 +13,8 @@ from pycocotools.cocoeval import COCOeval
 from mmhrkpt.core.evaluation import KeypointCOCO
 from mmhrkpt.datasets import CocoKeypointDataset
 
-KEYPOINT_KEYS = ('keypoints_AP', 'keypoints_AP50', 'keypoints_AP75', 'keypoints_APm',
-                 'keypoints_APl', 'keypoints_AR')
+KEYPOINT_KEYS = ('keypoints_AP', 'keypoints_AP50', 'keypoints_AP75', 'keypoints_APm', 'keypoints_APl',
+                 'keypoints_AR')
 
 
 @pytest.fixture
@@ -22,13 +22,18 @@ def eval_data(tmp_path):
     """Three 640x480 images with 5 persons of medium and large size, K = 17."""
     rng = np.random.RandomState(1)
     anns, ann_id = [], 0
-    boxes = {1: [(50, 40, 120, 300), (300, 60, 200, 380)], 2: [(100, 100, 60, 150)],
-             3: [(20, 30, 250, 400), (400, 200, 90, 200)]}
+    boxes = {
+        1: [(50, 40, 120, 300), (300, 60, 200, 380)],
+        2: [(100, 100, 60, 150)],
+        3: [(20, 30, 250, 400), (400, 200, 90, 200)]
+    }
     for img_id, img_boxes in boxes.items():
         for x, y, w, h in img_boxes:
             ann_id += 1
-            labelled = {k: (int(x + rng.randint(0, w)), int(y + rng.randint(0, h)),
-                            int(rng.choice([1, 2]))) for k in range(17) if rng.rand() < 0.8}
+            labelled = {
+                k: (int(x + rng.randint(0, w)), int(y + rng.randint(0, h)), int(rng.choice([1, 2])))
+                for k in range(17) if rng.rand() < 0.8
+            }
             anns.append(person(ann_id, img_id, (x, y, w, h), labelled))
     anns.append(person(99, 3, (0, 0, 30, 30), {}, iscrowd=1))
     images = [(i, f'{i}.png', 640, 480) for i in boxes]
@@ -54,8 +59,10 @@ def predictions(dataset, anns, noise, rng, fp_score=0.5):
         # so APm / APl tell whether a detection's area is its keypoints' extent (COCO's keypoint
         # format) or its box
         bboxes.append([400, 20, 600, 220, fp_score])
-        keypoints.append(np.concatenate([rng.uniform(500, 560, (17, 1)),
-                                         rng.uniform(20, 80, (17, 1)), np.ones((17, 1))], 1))
+        keypoints.append(
+            np.concatenate([rng.uniform(500, 560, (17, 1)),
+                            rng.uniform(20, 80, (17, 1)),
+                            np.ones((17, 1))], 1))
         results.append(([np.array(bboxes, np.float32)], [np.array(keypoints, np.float32)]))
     return results
 
@@ -66,15 +73,20 @@ def oracle(ann_file, results, img_ids, iou_type, sigmas=None):
     for img_id, (bbox_result, kpt_result) in zip(img_ids, results):
         for box, kpt in zip(bbox_result[0], kpt_result[0]):
             if iou_type == 'bbox':
-                dets.append(dict(image_id=img_id, category_id=1, score=float(box[4]),
-                                 bbox=[float(box[0]), float(box[1]), float(box[2] - box[0]),
-                                       float(box[3] - box[1])]))
+                dets.append(
+                    dict(
+                        image_id=img_id,
+                        category_id=1,
+                        score=float(box[4]),
+                        bbox=[float(box[0]),
+                              float(box[1]),
+                              float(box[2] - box[0]),
+                              float(box[3] - box[1])]))
             else:
                 flat = []
                 for x, y, s in kpt:
                     flat += [float(x) - 0.5, float(y) - 0.5, float(s)]
-                dets.append(dict(image_id=img_id, category_id=1, keypoints=flat,
-                                 score=float(box[4])))
+                dets.append(dict(image_id=img_id, category_id=1, keypoints=flat, score=float(box[4])))
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO(ann_file)
         coco_eval = COCOeval(gt, gt.loadRes(dets), iou_type)
@@ -121,11 +133,16 @@ def test_fourteen_keypoints_use_the_dataset_sigmas(tmp_path):
     sigmas = np.linspace(0.03, 0.1, 14)
     names = [f'left_{i}' for i in range(7)] + [f'right_{i}' for i in range(7)]
     rng = np.random.RandomState(4)
-    anns = [person(i + 1, 1, (40 + 100 * i, 50, 90, 200),
-                   {k: (int(45 + 100 * i + rng.randint(0, 80)), int(rng.randint(55, 240)), 2)
-                    for k in range(14)}, num_keypoints=14) for i in range(4)]
-    ann_file, img_prefix = write_coco(tmp_path, [(1, '1.png', 640, 480)], anns,
-                                      keypoint_names=names, write_images=False)
+    anns = [
+        person(
+            i + 1,
+            1, (40 + 100 * i, 50, 90, 200),
+            {k: (int(45 + 100 * i + rng.randint(0, 80)), int(rng.randint(55, 240)), 2)
+             for k in range(14)},
+            num_keypoints=14) for i in range(4)
+    ]
+    ann_file, img_prefix = write_coco(
+        tmp_path, [(1, '1.png', 640, 480)], anns, keypoint_names=names, write_images=False)
     dataset = make_test_dataset(ann_file, img_prefix, dataset_info=dict(sigmas=sigmas.tolist()))
     assert dataset.flip_pairs == [(i, i + 7) for i in range(7)]
     bboxes, kpts = [], []
@@ -133,8 +150,7 @@ def test_fourteen_keypoints_use_the_dataset_sigmas(tmp_path):
         x, y, w, h = a['bbox']
         bboxes.append([x, y, x + w, y + h, rng.uniform(0.5, 1)])
         k = np.array(a['keypoints'], np.float64).reshape(14, 3)
-        kpts.append(np.concatenate([k[:, :2] + 0.5 + rng.normal(0, 8, (14, 2)),
-                                    np.ones((14, 1))], 1))
+        kpts.append(np.concatenate([k[:, :2] + 0.5 + rng.normal(0, 8, (14, 2)), np.ones((14, 1))], 1))
     results = [([np.array(bboxes, np.float32)], [np.array(kpts, np.float32)])]
     metrics = dataset.evaluate(results, metric=['keypoints'])
     stats = oracle(ann_file, results, dataset.img_ids, 'keypoints', sigmas=sigmas)
@@ -187,8 +203,7 @@ def test_zero_detections_give_zeros(eval_data, tmp_path):
     empty = [([np.zeros((0, 5), np.float32)], [np.zeros((0, 17, 3), np.float32)])
              for _ in range(len(dataset))]
     metrics = dataset.evaluate(empty, jsonfile_prefix=str(tmp_path / 'empty'))
-    for key in KEYPOINT_KEYS + ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75', 'bbox_mAP_m',
-                                'bbox_mAP_l'):
+    for key in KEYPOINT_KEYS + ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75', 'bbox_mAP_m', 'bbox_mAP_l'):
         assert metrics[key] == 0.0, key
     with open(str(tmp_path / 'empty.keypoints.json')) as f:
         assert json.load(f) == []
@@ -210,9 +225,15 @@ def test_keypoint_results_load_as_pycocotools_loads_them(eval_data):
     one, gives the same."""
     ann_file, _, _ = eval_data
     rng = np.random.RandomState(3)
-    dets = [dict(image_id=int(rng.randint(1, 4)), category_id=1, score=float(rng.rand()),
-                 keypoints=np.concatenate([rng.uniform(0, 600, (17, 2)), rng.rand(17, 1)],
-                                          1).reshape(-1).tolist()) for _ in range(30)]
+    dets = [
+        dict(
+            image_id=int(rng.randint(1, 4)),
+            category_id=1,
+            score=float(rng.rand()),
+            keypoints=np.concatenate([rng.uniform(0, 600,
+                                                  (17, 2)), rng.rand(17, 1)], 1).reshape(-1).tolist())
+        for _ in range(30)
+    ]
     with contextlib.redirect_stdout(io.StringIO()):
         ours = KeypointCOCO(ann_file).loadRes(copy.deepcopy(dets))
         ref = COCO(ann_file).loadRes(copy.deepcopy(dets))

@@ -20,8 +20,7 @@ class _Toy(torch.nn.Module):
 
 
 def _runner(tmp_path):
-    return EpochBasedRunner(_Toy(), work_dir=str(tmp_path), logger=logging.getLogger('test'),
-                            max_epochs=1)
+    return EpochBasedRunner(_Toy(), work_dir=str(tmp_path), logger=logging.getLogger('test'), max_epochs=1)
 
 
 def test_finite_loss_hook_is_placed_before_the_optimizer_step(tmp_path):
@@ -45,8 +44,8 @@ class _FakeRunner:
 
 def test_a_nan_loss_stops_naming_the_iteration_and_the_loss():
     with pytest.raises(FloatingPointError, match=r'iteration 5 .*loss_keypoint=nan'):
-        FiniteLossHook().after_train_iter(_FakeRunner(dict(loss_keypoint=math.nan, loss_cls=0.5),
-                                                      torch.tensor(math.nan)))
+        FiniteLossHook().after_train_iter(
+            _FakeRunner(dict(loss_keypoint=math.nan, loss_cls=0.5), torch.tensor(math.nan)))
 
 
 def test_finite_losses_pass():

@@ -18,8 +18,13 @@ def test_a_left_keypoint_is_drawn_in_the_left_colour():
     keypoints = np.zeros((1, 2, 3), np.float32)
     keypoints[0, 0] = (10.5, 20.5, 1.0)
     keypoints[0, 1] = (30.5, 20.5, 1.0)
-    drawn = imshow_keypoints(img, np.array([[0, 0, 39, 39, 1.0]]), keypoints, skeleton=[],
-                             keypoint_names=['left_hand', 'right_hand'], radius=2)
+    drawn = imshow_keypoints(
+        img,
+        np.array([[0, 0, 39, 39, 1.0]]),
+        keypoints,
+        skeleton=[],
+        keypoint_names=['left_hand', 'right_hand'],
+        radius=2)
     assert tuple(drawn[20, 10]) == LEFT
     assert tuple(drawn[20, 30]) == RIGHT
     assert not img.any()  # drawn on a copy

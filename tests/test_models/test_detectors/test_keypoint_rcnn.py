@@ -14,9 +14,13 @@ TINY = ROOT / 'tests' / 'data' / 'tiny_krcnn.py'
 def _batch(size=128):
     g = torch.Generator().manual_seed(0)
     img = torch.randn(2, 3, size, size, generator=g)
-    meta = dict(img_shape=(size, size, 3), ori_shape=(size, size, 3), pad_shape=(size, size, 3),
-                scale_factor=np.ones(4, dtype=np.float32), flip=False,
-                batch_input_shape=(size, size))
+    meta = dict(
+        img_shape=(size, size, 3),
+        ori_shape=(size, size, 3),
+        pad_shape=(size, size, 3),
+        scale_factor=np.ones(4, dtype=np.float32),
+        flip=False,
+        batch_input_shape=(size, size))
     boxes = torch.tensor([[10., 8., 60., 110.], [60., 20., 120., 120.]])
     kpts = torch.rand(2, 17, 3, generator=g)
     kpts[..., :2] = boxes[:, None, :2] + kpts[..., :2] * (boxes[:, None, 2:] - boxes[:, None, :2])
@@ -53,8 +57,7 @@ def test_channels_last_equals_default_layout(roi_layer):
         losses = m.forward_train(img, metas, boxes, labels, gt_keypoints=kpts)
         loss, log_vars = m._parse_losses(losses)
         loss.backward()
-        results.append((log_vars, {n: p.grad for n, p in m.named_parameters()
-                                   if p.grad is not None}))
+        results.append((log_vars, {n: p.grad for n, p in m.named_parameters() if p.grad is not None}))
     (vars_ref, grads_ref), (vars_cl, grads_cl) = results
     for key in ('loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox', 'loss_keypoint'):
         assert vars_cl[key] == pytest.approx(vars_ref[key], rel=1e-4, abs=1e-6), key

@@ -14,11 +14,10 @@ def test_heatmap_mse_loss_equals_mmpose_joints_mse_loss(use_target_weight):
     pred = torch.randn(5, 17, 16, 12, generator=g, requires_grad=True)
     target = torch.rand(5, 17, 16, 12, generator=g)
     weight = (torch.rand(5, 17, 1, generator=g) > 0.3).float()
-    ours = build_loss(dict(type='HeatmapMSELoss', use_target_weight=use_target_weight,
-                           loss_weight=1000.))
+    ours = build_loss(dict(type='HeatmapMSELoss', use_target_weight=use_target_weight, loss_weight=1000.))
     import_mmpose('models')  # registers mmpose's losses under the 'mmpose' scope
-    ref = build_loss(dict(type='mmpose.JointsMSELoss', use_target_weight=use_target_weight,
-                          loss_weight=1000.))
+    ref = build_loss(
+        dict(type='mmpose.JointsMSELoss', use_target_weight=use_target_weight, loss_weight=1000.))
     a, b = ours(pred, target, weight), ref(pred, target, weight)
     assert torch.allclose(a, b, rtol=1e-5)
     ga, = torch.autograd.grad(a, pred)

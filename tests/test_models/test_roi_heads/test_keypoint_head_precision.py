@@ -19,9 +19,16 @@ KEYPOINTS = torch.tensor([[[3., 4., 2.], [6., 8., 1.], [0., 0., 0.]],
 
 
 def _head(codec='DarkHeatmap', **kwargs):
-    cfg = dict(type='HeatmapKeypointHead', num_keypoints=3, in_channels=8, roi_feat_size=(8, 6),
-               num_convs=1, conv_out_channels=8, num_deconvs=1, deconv_out_channels=8,
-               codec=dict(type=codec, heatmap_size=(16, 12), sigma=1.0))
+    cfg = dict(
+        type='HeatmapKeypointHead',
+        num_keypoints=3,
+        in_channels=8,
+        roi_feat_size=(8, 6),
+        num_convs=1,
+        conv_out_channels=8,
+        num_deconvs=1,
+        deconv_out_channels=8,
+        codec=dict(type=codec, heatmap_size=(16, 12), sigma=1.0))
     cfg.update(kwargs)
     head = build_head(cfg)
     head.init_weights()
@@ -48,23 +55,23 @@ def test_training_hands_the_dataset_joint_weights_to_the_head():
     logger = get_root_logger()
     dataset = SimpleNamespace(joint_weights=np.array([1.0, 1.5, 0.5], np.float32))
     head = _head()
-    apply_joint_weights(SimpleNamespace(roi_head=SimpleNamespace(keypoint_head=head)), dataset,
-                        logger)
+    apply_joint_weights(SimpleNamespace(roi_head=SimpleNamespace(keypoint_head=head)), dataset, logger)
     torch.testing.assert_close(head.joint_weights, torch.tensor([1.0, 1.5, 0.5]))
     # the head's own config wins
     head = _head(joint_weights=[3.0, 3.0, 3.0])
-    apply_joint_weights(SimpleNamespace(roi_head=SimpleNamespace(keypoint_head=head)), dataset,
-                        logger)
+    apply_joint_weights(SimpleNamespace(roi_head=SimpleNamespace(keypoint_head=head)), dataset, logger)
     torch.testing.assert_close(head.joint_weights, torch.full((3, ), 3.0))
     # none in the meta: none in the head
     head = _head()
-    apply_joint_weights(SimpleNamespace(roi_head=SimpleNamespace(keypoint_head=head)),
-                        SimpleNamespace(joint_weights=None), logger)
+    apply_joint_weights(
+        SimpleNamespace(roi_head=SimpleNamespace(keypoint_head=head)), SimpleNamespace(joint_weights=None),
+        logger)
     assert head.joint_weights is None
     other = SimpleNamespace(joint_weights=np.ones(3, np.float32))
     with pytest.raises(ValueError, match='different joint_weights'):
-        apply_joint_weights(SimpleNamespace(roi_head=SimpleNamespace(keypoint_head=_head())),
-                            SimpleNamespace(datasets=[dataset, other]), logger)
+        apply_joint_weights(
+            SimpleNamespace(roi_head=SimpleNamespace(keypoint_head=_head())),
+            SimpleNamespace(datasets=[dataset, other]), logger)
 
 
 # --------------------------------------------------------------------------- mixed precision
@@ -98,9 +105,15 @@ def test_fp16_head_forward_half_loss_and_decode_float32(codec):
 
 
 def test_fp16_one_hot_head_loss_in_float32():
-    head = build_head(dict(type='OneHotKeypointHead', num_keypoints=3, in_channels=8,
-                           roi_feat_size=(7, 7), num_convs=1, conv_out_channels=8,
-                           codec=dict(type='OneHotHeatmap', heatmap_size=(28, 28))))
+    head = build_head(
+        dict(
+            type='OneHotKeypointHead',
+            num_keypoints=3,
+            in_channels=8,
+            roi_feat_size=(7, 7),
+            num_convs=1,
+            conv_out_channels=8,
+            codec=dict(type='OneHotHeatmap', heatmap_size=(28, 28))))
     head.init_weights()
     head.half()
     head.fp16_enabled = True
@@ -112,10 +125,12 @@ def test_fp16_one_hot_head_loss_in_float32():
 
 
 def test_fp16_roi_features_pooled_in_float32_handed_on_in_half():
-    extractor = build_roi_extractor(dict(
-        type='SingleLevelRoIExtractor', roi_layer=dict(type='SparseRoIAlign', output_size=(8, 6),
-                                                       sampling_ratio=2, aligned=True),
-        out_channels=8, featmap_strides=[4]))
+    extractor = build_roi_extractor(
+        dict(
+            type='SingleLevelRoIExtractor',
+            roi_layer=dict(type='SparseRoIAlign', output_size=(8, 6), sampling_ratio=2, aligned=True),
+            out_channels=8,
+            featmap_strides=[4]))
     feats = (torch.randn(1, 8, 24, 24), )
     rois = torch.tensor([[0., 4., 4., 40., 60.], [0., 30., 10., 80., 90.]])
     reference = extractor(feats, rois)

@@ -1,13 +1,19 @@
 import pytest
 import torch
-
 from mmdet.models.builder import build_head
 
 
 def _heatmap_head(codec='MSRAHeatmap', **kwargs):
-    cfg = dict(type='HeatmapKeypointHead', num_keypoints=3, in_channels=8, roi_feat_size=(8, 6),
-               num_convs=1, conv_out_channels=8, num_deconvs=1, deconv_out_channels=8,
-               codec=dict(type=codec, heatmap_size=(16, 12), sigma=1.0))
+    cfg = dict(
+        type='HeatmapKeypointHead',
+        num_keypoints=3,
+        in_channels=8,
+        roi_feat_size=(8, 6),
+        num_convs=1,
+        conv_out_channels=8,
+        num_deconvs=1,
+        deconv_out_channels=8,
+        codec=dict(type=codec, heatmap_size=(16, 12), sigma=1.0))
     cfg.update(kwargs)
     return build_head(cfg)
 
@@ -34,8 +40,7 @@ def test_heatmap_head_deconv_to_heatmaps():
     head.init_weights()
     assert isinstance(head.conv_logits, torch.nn.ConvTranspose2d)
     assert head.conv_logits.out_channels == 3 and head.conv_logits.in_channels == 8
-    assert not any(isinstance(m, torch.nn.Conv2d) and m.kernel_size == (1, 1)
-                   for m in head.modules())
+    assert not any(isinstance(m, torch.nn.Conv2d) and m.kernel_size == (1, 1) for m in head.modules())
     assert head.conv_logits.weight.std() < 0.01
     seen = []
     for m in head.deconvs:
@@ -86,10 +91,16 @@ def test_heatmap_head_decode_uses_codec():
 
 
 def test_onehot_head_cross_entropy():
-    head = build_head(dict(type='OneHotKeypointHead', num_keypoints=2, in_channels=8,
-                           roi_feat_size=(7, 7), num_convs=1, conv_out_channels=8,
-                           deconv_out_channels=8, codec=dict(type='OneHotHeatmap',
-                                                             heatmap_size=(28, 28))))
+    head = build_head(
+        dict(
+            type='OneHotKeypointHead',
+            num_keypoints=2,
+            in_channels=8,
+            roi_feat_size=(7, 7),
+            num_convs=1,
+            conv_out_channels=8,
+            deconv_out_channels=8,
+            codec=dict(type='OneHotHeatmap', heatmap_size=(28, 28))))
     assert head(torch.randn(3, 8, 7, 7)).shape == (3, 2, 28, 28)
     rois = torch.tensor([[0., 0., 28., 28.]])
     kpts = torch.tensor([[[5.5, 7.5, 2.], [100., 100., 2.]]])  # the second is outside the RoI
@@ -108,11 +119,16 @@ def test_onehot_head_cross_entropy():
 
 def test_heads_expand_rois_as_their_codec():
     boxes = torch.tensor([[0., 0., 10., 40.], [0., 0., 40., 10.]])
-    onehot = build_head(dict(type='OneHotKeypointHead', num_keypoints=2, in_channels=8,
-                             roi_feat_size=(7, 7), num_convs=1, conv_out_channels=8,
-                             codec=dict(type='OneHotHeatmap', heatmap_size=(28, 28))))
+    onehot = build_head(
+        dict(
+            type='OneHotKeypointHead',
+            num_keypoints=2,
+            in_channels=8,
+            roi_feat_size=(7, 7),
+            num_convs=1,
+            conv_out_channels=8,
+            codec=dict(type='OneHotHeatmap', heatmap_size=(28, 28))))
     rois = onehot.expand_rois(boxes, padding=1.5)
     torch.testing.assert_close(rois[:, 2:] - rois[:, :2], (boxes[:, 2:] - boxes[:, :2]) * 1.5)
     heatmap = _heatmap_head()
-    assert torch.equal(heatmap.expand_rois(boxes, padding=1.5),
-                       heatmap.codec.expand_rois(boxes, padding=1.5))
+    assert torch.equal(heatmap.expand_rois(boxes, padding=1.5), heatmap.codec.expand_rois(boxes, padding=1.5))

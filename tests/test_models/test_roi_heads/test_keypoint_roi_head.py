@@ -13,34 +13,56 @@ FLIP_PAIRS = [(0, 1), (2, 3)]
 def _roi_head(codec='UDPHeatmap', rescore=True, padding=1.25):
     cfg = dict(
         type='KeypointRoIHead',
-        bbox_roi_extractor=dict(type='SingleRoIExtractor',
-                                roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=0),
-                                out_channels=8, featmap_strides=[4, 8]),
-        bbox_head=dict(type='Shared2FCBBoxHead', in_channels=8, fc_out_channels=16,
-                       roi_feat_size=7, num_classes=1,
-                       bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0.] * 4,
-                                       target_stds=[0.1, 0.1, 0.2, 0.2]),
-                       reg_class_agnostic=False,
-                       loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.),
-                       loss_bbox=dict(type='L1Loss', loss_weight=1.0)),
+        bbox_roi_extractor=dict(
+            type='SingleRoIExtractor',
+            roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=0),
+            out_channels=8,
+            featmap_strides=[4, 8]),
+        bbox_head=dict(
+            type='Shared2FCBBoxHead',
+            in_channels=8,
+            fc_out_channels=16,
+            roi_feat_size=7,
+            num_classes=1,
+            bbox_coder=dict(
+                type='DeltaXYWHBBoxCoder', target_means=[0.] * 4, target_stds=[0.1, 0.1, 0.2, 0.2]),
+            reg_class_agnostic=False,
+            loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.),
+            loss_bbox=dict(type='L1Loss', loss_weight=1.0)),
         keypoint_roi_expand=dict(padding=padding),
-        keypoint_roi_extractor=dict(type='SingleRoIExtractor',
-                                    roi_layer=dict(type='RoIAlign', output_size=(8, 6),
-                                                   sampling_ratio=2, aligned=True),
-                                    out_channels=8, featmap_strides=[4]),
-        keypoint_head=dict(type='HeatmapKeypointHead', num_keypoints=K, in_channels=8,
-                           roi_feat_size=(8, 6), num_convs=1, conv_out_channels=8,
-                           num_deconvs=1, deconv_out_channels=8,
-                           codec=dict(type=codec, heatmap_size=(16, 12), sigma=1.0)),
+        keypoint_roi_extractor=dict(
+            type='SingleRoIExtractor',
+            roi_layer=dict(type='RoIAlign', output_size=(8, 6), sampling_ratio=2, aligned=True),
+            out_channels=8,
+            featmap_strides=[4]),
+        keypoint_head=dict(
+            type='HeatmapKeypointHead',
+            num_keypoints=K,
+            in_channels=8,
+            roi_feat_size=(8, 6),
+            num_convs=1,
+            conv_out_channels=8,
+            num_deconvs=1,
+            deconv_out_channels=8,
+            codec=dict(type=codec, heatmap_size=(16, 12), sigma=1.0)),
         train_cfg=ConfigDict(
-            assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.5,
-                          min_pos_iou=0.5, match_low_quality=False, ignore_iof_thr=-1),
-            sampler=dict(type='RandomSampler', num=32, pos_fraction=0.25, neg_pos_ub=-1,
-                         add_gt_as_proposals=True),
-            pos_weight=-1, debug=False, keypoint=dict(max_rois_per_img=3)),
-        test_cfg=ConfigDict(score_thr=0.0, nms=dict(type='nms', iou_threshold=0.5),
-                            max_per_img=10,
-                            keypoint=dict(rescore=rescore, score_thr=0.2)))
+            assigner=dict(
+                type='MaxIoUAssigner',
+                pos_iou_thr=0.5,
+                neg_iou_thr=0.5,
+                min_pos_iou=0.5,
+                match_low_quality=False,
+                ignore_iof_thr=-1),
+            sampler=dict(
+                type='RandomSampler', num=32, pos_fraction=0.25, neg_pos_ub=-1, add_gt_as_proposals=True),
+            pos_weight=-1,
+            debug=False,
+            keypoint=dict(max_rois_per_img=3)),
+        test_cfg=ConfigDict(
+            score_thr=0.0,
+            nms=dict(type='nms', iou_threshold=0.5),
+            max_per_img=10,
+            keypoint=dict(rescore=rescore, score_thr=0.2)))
     head = build_head(cfg)
     head.init_weights()
     return head
@@ -52,9 +74,13 @@ def _feats(batch=1, seed=0):
 
 
 def _meta(size=128, scale=1.0):
-    return dict(img_shape=(size, size, 3), ori_shape=(size, size, 3), pad_shape=(size, size, 3),
-                scale_factor=np.array([scale] * 4, dtype=np.float32), flip=False,
-                keypoint_flip_pairs=FLIP_PAIRS)
+    return dict(
+        img_shape=(size, size, 3),
+        ori_shape=(size, size, 3),
+        pad_shape=(size, size, 3),
+        scale_factor=np.array([scale] * 4, dtype=np.float32),
+        flip=False,
+        keypoint_flip_pairs=FLIP_PAIRS)
 
 
 def _gt(labelled=True):
@@ -73,8 +99,7 @@ def test_forward_train_losses_and_cap():
     calls = []
     orig = head.keypoint_head.get_targets
     head.keypoint_head.get_targets = lambda k, r: calls.append(len(k)) or orig(k, r)
-    losses = head.forward_train(_feats(), [_meta()], proposals, [boxes], [labels],
-                                gt_keypoints=[kpts])
+    losses = head.forward_train(_feats(), [_meta()], proposals, [boxes], [labels], gt_keypoints=[kpts])
     for key in ('loss_cls', 'loss_bbox', 'loss_keypoint'):
         assert key in losses
     assert torch.isfinite(losses['loss_keypoint']) and losses['loss_keypoint'] > 0
@@ -87,13 +112,13 @@ def test_forward_train_without_labelled_keypoints_or_gt():
     head = _roi_head()
     boxes, labels, kpts = _gt(labelled=False)
     proposals = [torch.cat([boxes, torch.ones(2, 1)], 1)]
-    losses = head.forward_train(_feats(), [_meta()], proposals, [boxes], [labels],
-                                gt_keypoints=[kpts])
+    losses = head.forward_train(_feats(), [_meta()], proposals, [boxes], [labels], gt_keypoints=[kpts])
     assert losses['loss_keypoint'].item() == 0
     # an image with no ground truth at all
-    losses = head.forward_train(_feats(), [_meta()], [torch.tensor([[5., 5., 40., 60., 1.]])],
-                                [torch.zeros(0, 4)], [torch.zeros(0, dtype=torch.long)],
-                                gt_keypoints=[torch.zeros(0, K, 3)])
+    losses = head.forward_train(
+        _feats(), [_meta()], [torch.tensor([[5., 5., 40., 60., 1.]])], [torch.zeros(0, 4)],
+        [torch.zeros(0, dtype=torch.long)],
+        gt_keypoints=[torch.zeros(0, K, 3)])
     assert losses['loss_keypoint'].item() == 0 and torch.isfinite(losses['loss_cls'])
 
 
@@ -101,18 +126,18 @@ def test_forward_train_needs_keypoints():
     head = _roi_head()
     boxes, labels, _ = _gt()
     with pytest.raises(ValueError, match='gt_keypoints'):
-        head.forward_train(_feats(), [_meta()], [torch.cat([boxes, torch.ones(2, 1)], 1)],
-                           [boxes], [labels])
+        head.forward_train(_feats(), [_meta()], [torch.cat([boxes, torch.ones(2, 1)], 1)], [boxes], [labels])
 
 
 def test_simple_test_format_and_rescale():
     head = _roi_head()
     head.eval()
-    proposals = [torch.tensor([[10., 20., 50., 100., 0.9], [60., 10., 120., 90., 0.8]]),
-                 torch.tensor([[5., 5., 40., 60., 0.7]])]
+    proposals = [
+        torch.tensor([[10., 20., 50., 100., 0.9], [60., 10., 120., 90., 0.8]]),
+        torch.tensor([[5., 5., 40., 60., 0.7]])
+    ]
     with torch.no_grad():
-        results = head.simple_test(_feats(batch=2), proposals, [_meta(), _meta(scale=2.0)],
-                                   rescale=True)
+        results = head.simple_test(_feats(batch=2), proposals, [_meta(), _meta(scale=2.0)], rescale=True)
     assert len(results) == 2
     for bbox_results, kpt_results in results:
         assert len(bbox_results) == 1 and len(kpt_results) == 1
@@ -170,8 +195,8 @@ def test_flip_test_symmetric_input_gives_mirrored_keypoints(codec):
     x = tuple(0.5 * (f + f.flip(-1)) for f in _feats())  # symmetric features
     det = [torch.tensor([[34., 20., 94., 100., 0.9]])]  # centred: x1 + x2 = width
     with torch.no_grad():
-        out = head.simple_test_keypoints(x, [_meta()], det, rescale=False, x_flip=x,
-                                         flip_widths=[width])[0][0][0]
+        out = head.simple_test_keypoints(
+            x, [_meta()], det, rescale=False, x_flip=x, flip_widths=[width])[0][0][0]
     # UDP's flip is exact; MSRA/DARK's one-column shift leaves a sub-cell asymmetry
     tol = 0.05 if codec == 'UDPHeatmap' else 60 / 12 * 1.25 + 0.05
     for a, b in FLIP_PAIRS:

@@ -81,8 +81,8 @@ class HeatmapKeypointHead(BaseModule):
                  init_cfg=None):
         if init_cfg is None:
             init_cfg = [
-                dict(type='Kaiming', layer=['Conv2d', 'ConvTranspose2d'], mode='fan_out',
-                     nonlinearity='relu'),
+                dict(
+                    type='Kaiming', layer=['Conv2d', 'ConvTranspose2d'], mode='fan_out', nonlinearity='relu'),
                 dict(type='Normal', std=0.001, override=dict(name='conv_logits')),
             ]
         super().__init__(init_cfg)
@@ -100,8 +100,8 @@ class HeatmapKeypointHead(BaseModule):
         convs = []
         channels = in_channels
         for _ in range(num_convs):
-            convs.append(ConvModule(channels, conv_out_channels, 3, padding=1,
-                                    conv_cfg=conv_cfg, norm_cfg=norm_cfg))
+            convs.append(
+                ConvModule(channels, conv_out_channels, 3, padding=1, conv_cfg=conv_cfg, norm_cfg=norm_cfg))
             channels = conv_out_channels
         self.convs = nn.Sequential(*convs)
         if deconv_to_heatmaps and num_deconvs < 1:
@@ -109,15 +109,15 @@ class HeatmapKeypointHead(BaseModule):
         deconvs = []
         for _ in range(num_deconvs - int(deconv_to_heatmaps)):
             deconvs += [
-                build_upsample_layer(dict(type='deconv'), channels, deconv_out_channels,
-                                     kernel_size=4, stride=2, padding=1),
+                build_upsample_layer(
+                    dict(type='deconv'), channels, deconv_out_channels, kernel_size=4, stride=2, padding=1),
                 nn.ReLU(inplace=True),
             ]
             channels = deconv_out_channels
         self.deconvs = nn.Sequential(*deconvs)
         if deconv_to_heatmaps:
-            self.conv_logits = build_upsample_layer(dict(type='deconv'), channels, num_keypoints,
-                                                    kernel_size=4, stride=2, padding=1)
+            self.conv_logits = build_upsample_layer(
+                dict(type='deconv'), channels, num_keypoints, kernel_size=4, stride=2, padding=1)
         else:
             self.conv_logits = nn.Conv2d(channels, num_keypoints, 1)
         scale = 2**num_deconvs
@@ -138,8 +138,7 @@ class HeatmapKeypointHead(BaseModule):
     def set_joint_weights(self, joint_weights):
         """Weight keypoint k's loss by ``joint_weights[k]`` (K non-negative numbers)."""
         weights = torch.as_tensor(joint_weights, dtype=torch.float32).reshape(-1)
-        if weights.numel() != self.num_keypoints or not torch.isfinite(weights).all() or (
-                weights < 0).any():
+        if weights.numel() != self.num_keypoints or not torch.isfinite(weights).all() or (weights < 0).any():
             raise ValueError(f'joint_weights must be K={self.num_keypoints} non-negative numbers, got '
                              f'{weights.tolist()}')
         self.joint_weights = weights

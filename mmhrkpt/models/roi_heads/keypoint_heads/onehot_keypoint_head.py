@@ -32,12 +32,18 @@ class OneHotKeypointHead(HeatmapKeypointHead):
                  codec=dict(type='OneHotHeatmap', heatmap_size=(56, 56)),
                  loss_keypoint=dict(type='CrossEntropyLoss', loss_weight=1.0),
                  **kwargs):
-        super().__init__(num_keypoints=num_keypoints, in_channels=in_channels,
-                         roi_feat_size=roi_feat_size, num_convs=num_convs,
-                         conv_out_channels=conv_out_channels, num_deconvs=num_deconvs,
-                         deconv_out_channels=deconv_out_channels,
-                         deconv_to_heatmaps=deconv_to_heatmaps, codec=codec,
-                         loss_keypoint=loss_keypoint, **kwargs)
+        super().__init__(
+            num_keypoints=num_keypoints,
+            in_channels=in_channels,
+            roi_feat_size=roi_feat_size,
+            num_convs=num_convs,
+            conv_out_channels=conv_out_channels,
+            num_deconvs=num_deconvs,
+            deconv_out_channels=deconv_out_channels,
+            deconv_to_heatmaps=deconv_to_heatmaps,
+            codec=codec,
+            loss_keypoint=loss_keypoint,
+            **kwargs)
 
     @force_fp32(apply_to=('pred', ))
     def loss(self, pred, targets, weights):
@@ -51,8 +57,7 @@ class OneHotKeypointHead(HeatmapKeypointHead):
         logits = pred.flatten(2).flatten(0, 1)  # [N*K, H*W]
         weights = weights.flatten()
         num_valid = weights.sum().clamp(min=1.0)
-        loss = self.loss_keypoint(logits, targets.flatten().long(), weight=weights,
-                                  avg_factor=num_valid)
+        loss = self.loss_keypoint(logits, targets.flatten().long(), weight=weights, avg_factor=num_valid)
         if pred.numel() == 0:
             loss = pred.sum() + sum(p.sum() * 0 for p in self.parameters())
         return dict(loss_keypoint=loss)

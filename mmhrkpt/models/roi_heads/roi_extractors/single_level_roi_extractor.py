@@ -59,8 +59,7 @@ class SingleLevelRoIExtractor(SingleRoIExtractor):
         if roi_scale_factor is not None:
             rois = self.roi_rescale(rois, roi_scale_factor)
         # every RoI gets exactly one level, so nothing of this buffer is left unwritten
-        roi_feats = feats[0].new_empty(rois.size(0), self.out_channels,
-                                       *self.roi_layers[0].output_size)
+        roi_feats = feats[0].new_empty(rois.size(0), self.out_channels, *self.roi_layers[0].output_size)
         zero = None  # sum of the zero terms of the empty levels (training only)
         pooled = []
         for i in range(num_levels):

@@ -2,9 +2,9 @@
 import pytest
 import torch
 from mmcv.ops import RoIAlign
+from roi_utils import STRIDES, build, feats_for, random_rois
 
 from mmhrkpt.ops import TVRoIAlign
-from roi_utils import STRIDES, build, feats_for, random_rois
 
 
 @pytest.mark.parametrize('aligned', [True, False])
@@ -41,8 +41,8 @@ def test_fast_extractor_equals_mmdet(layer, training):
     assert len(levels.unique()) == 4  # every level used
     torch.testing.assert_close(ours(feats, rois), ref(feats, rois), rtol=1e-5, atol=1e-5)
     # with a scale factor, as mmdet's Grid R-CNN uses it
-    torch.testing.assert_close(ours(feats, rois, roi_scale_factor=1.5),
-                               ref(feats, rois, roi_scale_factor=1.5), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(
+        ours(feats, rois, roi_scale_factor=1.5), ref(feats, rois, roi_scale_factor=1.5), rtol=1e-5, atol=1e-5)
 
 
 def test_empty_levels_stay_in_the_graph_in_training():
@@ -67,8 +67,7 @@ def test_no_rois_and_single_level():
     single = build('SingleLevelRoIExtractor', 'TVRoIAlign', strides=[4])
     ref = build('SingleRoIExtractor', 'RoIAlign', strides=[4])
     rois = random_rois(12)
-    torch.testing.assert_close(single(feats[:1], rois), ref(feats[:1], rois), rtol=1e-5,
-                               atol=1e-5)
+    torch.testing.assert_close(single(feats[:1], rois), ref(feats[:1], rois), rtol=1e-5, atol=1e-5)
     assert single(feats[:1], torch.zeros(0, 5)).shape == (0, 8, 32, 24)
 
 

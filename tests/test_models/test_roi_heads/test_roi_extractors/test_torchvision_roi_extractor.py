@@ -3,17 +3,18 @@ from collections import OrderedDict
 
 import torch
 from mmdet.models.builder import build_roi_extractor
+from roi_utils import STRIDES, feats_for, random_rois
 from torchvision.ops import MultiScaleRoIAlign
 from torchvision.ops.poolers import LevelMapper
 
-from roi_utils import STRIDES, feats_for, random_rois
-
 
 def _extractor(output_size=7):
-    return build_roi_extractor(dict(
-        type='TorchvisionRoIExtractor',
-        roi_layer=dict(type='TVRoIAlign', output_size=output_size, sampling_ratio=2, aligned=False),
-        out_channels=8, featmap_strides=STRIDES))
+    return build_roi_extractor(
+        dict(
+            type='TorchvisionRoIExtractor',
+            roi_layer=dict(type='TVRoIAlign', output_size=output_size, sampling_ratio=2, aligned=False),
+            out_channels=8,
+            featmap_strides=STRIDES))
 
 
 def test_levels_equal_torchvisions_level_mapper():
