@@ -202,7 +202,8 @@ def test_flip_test_symmetric_input_gives_mirrored_keypoints(codec):
     for a, b in FLIP_PAIRS:
         assert abs(out[a, 0] - (width - out[b, 0])) <= tol
         assert abs(out[a, 1] - out[b, 1]) <= tol
-        assert abs(out[a, 2] - out[b, 2]) <= 0.05 if codec == 'UDPHeatmap' else True
+        if codec == 'UDPHeatmap':  # MSRA/DARK's shift leaves the scores unequal
+            assert abs(out[a, 2] - out[b, 2]) <= 0.05
 
 
 def test_rescore_instances_returns_new_scores():
