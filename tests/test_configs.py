@@ -12,7 +12,7 @@ from mmhrkpt.datasets import resolve_keypoint_meta
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(
-    str(p.relative_to(ROOT)) for p in (ROOT / 'configs').glob('*/*.py') if p.parent.name != '_base_')
+    str(p.relative_to(ROOT)) for p in (ROOT / 'configs').rglob('*.py') if '_base_' not in p.parts)
 
 
 def _load(path):
@@ -35,7 +35,10 @@ def test_all_expected_configs_exist():
                  'krcnn_r50/krcnn_r50_fpn_heatmap_1x_coco.py', 'krcnn_r50/krcnn_r50_fpn_onehot_1x_coco.py',
                  'krcnn_hrnet/krcnn_hrnet_w32_hrfpn_dark_fp16_1x_coco.py',
                  'krcnn_hrnet/krcnn_hrnet_w32_hrfpn_dark_1x_crowdpose.py',
-                 'synthetic/krcnn_hrnet_w18_synthetic.py'):
+                 'synthetic/krcnn_hrnet_w18_synthetic.py',
+                 'synthetic/study/krcnn_hrnet_w18_synthetic_onehot.py',
+                 'synthetic/study/krcnn_hrnet_w18_synthetic_msra.py',
+                 'synthetic/study/krcnn_hrnet_w18_synthetic_udp.py'):
         assert f'configs/{name}' in CONFIGS, name
 
 

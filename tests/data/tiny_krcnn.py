@@ -18,3 +18,5 @@ model = dict(
     train_cfg=dict(rpn_proposal=dict(nms_pre=200, max_per_img=50), rcnn=dict(sampler=dict(num=32))),
     # score_thr 0: an untrained model still returns detections whose keypoints the tests check
     test_cfg=dict(rpn=dict(nms_pre=200, max_per_img=50), rcnn=dict(score_thr=0.0)))
+# float32 whatever the CPU: what the tool tests check must not depend on whether it has bfloat16
+cpu_bf16 = False

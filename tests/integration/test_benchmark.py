@@ -227,3 +227,48 @@ def test_profile_ab_bf16_interleaves_float32_and_bfloat16(tiny_config, tmp_path)
     assert comparison['losses_fp32'][0] == pytest.approx(comparison['losses_bf16'][0], rel=0.02)
     assert comparison['loss_max_rel_diff'] == max(comparison['loss_rel_diff'])
     assert 'ours bf16 ms' in stdout and 'bf16/fp32' in stdout
+
+
+def test_crowd_times_both_pipelines_per_person_count(tiny_config, tmp_path):
+    """Tiny ours and the real top-down pipeline (its detector on a small test scale), N = 1 and 2: the
+    JSON has every key the docs name, the counts are checked by the tool, the plot is written."""
+    plot = tmp_path / 'crowd.png'
+    payload, stdout = run_benchmark([
+        'crowd', '--config', tiny_config, '--people', '1', '2', '--img-size', '128x160', '--iters', '1',
+        '--warmup', '0', '--device', 'cpu', '--plot',
+        str(plot), '--det-cfg-options', 'data.test.pipeline.1.img_scale=(160,128)'
+    ], tmp_path / 'crowd.json')
+    result = payload['results']
+    for pipeline in ('ours', 'topdown'):
+        assert set(result['latency_ms'][pipeline]) == {'1', '2'}
+        assert all(positive(v) for v in result['latency_ms'][pipeline].values())
+        assert isinstance(result['ms_per_person'][pipeline], float)
+    assert 'crossover_n' in result and result['crossover_n'] in (None, 1, 2)
+    config = result['per_config']['tiny_krcnn']
+    assert set(config['ratio']) == {'1', '2'} and all(positive(v) for v in config['ratio'].values())
+    # the breakdown's parts are exclusive times of one call: the keypoint head's layers are among them
+    parts = result['breakdown_ms']['tiny_krcnn']['2']
+    assert {'backbone + neck', 'rpn', 'box head', 'keypoint convs', 'keypoint decode', 'other'} <= set(parts)
+    assert {'detector', 'pose backbone', 'pose head', 'other'} <= set(result['breakdown_ms']['topdown']['2'])
+    assert result['memory']['topdown']['2']['kind'] == 'cpu_peak_rss'
+    assert result['topdown']['flip_test'] is False
+    assert plot.stat().st_size > 0 and 'ms/person' in stdout
+
+
+def test_crowd_crossover_and_line_fit():
+    """The crossover is the smallest N from which ours stays faster; the fit recovers a line."""
+    sys.path.insert(0, str(ROOT / 'tools' / 'analysis_tools'))
+    try:
+        import benchmark_crowd
+    finally:
+        sys.path.pop(0)
+    people = [1, 2, 4, 8]
+    assert benchmark_crowd.crossover(people, {1: 5, 2: 5, 4: 5, 8: 5}, {1: 3, 2: 4, 4: 6, 8: 9}) == 4
+    assert benchmark_crowd.crossover(people, {1: 5, 2: 3, 4: 7, 8: 5}, {1: 4, 2: 4, 4: 6, 8: 9}) == 8
+    assert benchmark_crowd.crossover(people, {n: 1 for n in people}, {n: 2 for n in people}) == 1
+    assert benchmark_crowd.crossover(people, {n: 3 for n in people}, {n: 2 for n in people}) is None
+    slope, fixed = benchmark_crowd.fit_line(people, [100 + 7 * n for n in people])
+    assert math.isclose(slope, 7.0, rel_tol=1e-9) and math.isclose(fixed, 100.0, rel_tol=1e-9)
+    boxes = benchmark_crowd.person_boxes(16, (480, 640))
+    assert boxes.shape == (16, 4) and (boxes[:, 2] > boxes[:, 0]).all() and (boxes[:, 3] > boxes[:, 1]).all()
+    assert (boxes[:, [0, 2]] <= 639).all() and (boxes[:, [1, 3]] <= 479).all()

@@ -191,3 +191,56 @@ def test_image_demo_analyze_logs_browse_and_draw_tools(trained):
         ] + trained['options'],
         cwd=root)
     assert len(glob.glob(str(work / 'pred' / '*.png'))) == 2
+
+
+# The demo's own LR schedule (FractionStep, steps at 1190 / 1500 and 1425 / 1500 of the training) on a
+# generated set of another size than the demo's 1200 images.
+SCHEDULE_CONFIG = """
+_base_ = '{base}'
+data = dict(samples_per_gpu=2, workers_per_gpu=0)
+runner = dict(type='EpochBasedRunner', max_epochs=4)
+lr_config = dict(warmup_iters=2)
+evaluation = dict(interval=100)
+checkpoint_config = dict(interval=100)
+log_config = dict(interval=1)
+custom_hooks = [dict(type='FiniteLossHook', priority='VERY_HIGH')]
+"""
+
+
+def test_demo_lr_steps_follow_the_dataset_size_in_a_real_training(tmp_path):
+    root = tmp_path
+    generate_synthetic_coco(
+        root / 'data',
+        num_train=10,
+        num_val=1,
+        seed=5,
+        image_size=(128, 128),
+        min_keypoint_area=0,
+        preview=False,
+        progress=False)
+    config = root / 'schedule_config.py'
+    config.write_text(SCHEDULE_CONFIG.format(base=ROOT / 'tests' / 'data' / 'tiny_krcnn.py'))
+    data = root / 'data'
+    work = root / 'work'
+    _run(
+        [
+            str(ROOT / 'tools' / 'train.py'),
+            str(config), '--work-dir',
+            str(work), '--seed', '0', '--cfg-options'
+        ] + [
+            f'data.{split}.{key}' for split in ('train', 'val')
+            for key in (f'ann_file={data}/annotations/person_keypoints_{split}.json',
+                        f'img_prefix={data}/images/{split}/')
+        ],
+        cwd=root)
+    log = glob.glob(str(work / '*.log.json'))[0]
+    rows = [json.loads(line) for line in open(log)]
+    lrs = [r['lr'] for r in rows if r.get('mode') == 'train']
+    total = len(lrs)
+    assert total >= 16  # 10 images, 2 per iteration, 4 epochs (fewer if the dataset dropped an image)
+    drops = [i for i in range(1, total) if lrs[i] < 0.5 * lrs[i - 1]]
+    # the same fractions of the training as the demo's 1190 and 1425 of 1500, whatever the size
+    assert len(drops) == 2, lrs
+    for drop, fraction in zip(drops, (1190 / 1500, 1425 / 1500)):
+        assert abs(drop - fraction * total) <= 0.5, (drops, total)
+    assert lrs[-1] == pytest.approx(lrs[drops[0] - 1] * 0.01)

@@ -14,11 +14,14 @@ profile.
                                                   [--eval-images 5000] [--dets-per-image 20]
     python tools/analysis_tools/benchmark.py onnx CONFIG [--img-size 512] [--iters 10]
                                                          [--checkpoint CKPT]
+    python tools/analysis_tools/benchmark.py crowd [--config CONFIG ...] [--people 1 2 4 ... 64]
+                                                   [--img-size 480x640] [--iters 3] [--topdown-flip]
 
 Every subcommand takes --json OUT.json (figures + machine info). docs/benchmarks.md explains the
 figures. This file parses arguments; the modules beside it measure: benchmark_codec.py,
 benchmark_roi_align.py, benchmark_model.py (train, infer), benchmark_profile.py, benchmark_data.py
-(dataset loading and evaluation at COCO's size), benchmark_onnx.py (onnxruntime vs PyTorch) and
+(dataset loading and evaluation at COCO's size), benchmark_onnx.py (onnxruntime vs PyTorch),
+benchmark_crowd.py (one network vs mmdet detector + mmpose top-down as the crowd grows) and
 benchmark_utils.py (timing, memory, machine info, JSON). Figures are printed and written, never
 asserted: the tests check keys and agreement, never time.
 """
@@ -32,6 +35,7 @@ if _TOOL_DIR not in (os.path.abspath(p) for p in sys.path):
     sys.path.insert(0, _TOOL_DIR)
 
 import benchmark_codec  # noqa: E402
+import benchmark_crowd  # noqa: E402
 import benchmark_data  # noqa: E402
 import benchmark_model  # noqa: E402
 import benchmark_onnx  # noqa: E402
@@ -222,6 +226,36 @@ def parse_args(argv=None):
     p.add_argument('--checkpoint', help='weights to load (default: random init, detections forced)')
     p.add_argument('--opset', type=int, default=benchmark_onnx.DEFAULT_OPSET, help='ONNX opset')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
+    p = sub.add_parser(
+        'crowd',
+        help='latency per image as the persons grow: this project\'s configs vs mmdet Faster R-CNN + '
+        'mmpose top-down HRNet-W32 DARK')
+    _common(p, model=False)
+    p.add_argument(
+        '--config',
+        nargs='+',
+        default=[benchmark_crowd.DEFAULT_CONFIG],
+        help='this project\'s configs (the first is "ours" in the JSON)')
+    p.add_argument(
+        '--people', type=int, nargs='+', default=list(benchmark_crowd.DEFAULT_PEOPLE), help='N values')
+    p.add_argument(
+        '--img-size',
+        type=image_size,
+        default=benchmark_crowd.DEFAULT_IMAGE_HW,
+        help='the image, HxW (or S): each pipeline resizes it as its test config says')
+    p.add_argument('--iters', type=int, default=3, help='timed calls per pipeline and N (median)')
+    p.add_argument('--warmup', type=int, default=1, help='untimed calls per pipeline before the first N')
+    p.add_argument(
+        '--topdown-flip',
+        action='store_true',
+        help="mmpose's flip test on (its config's default; ours has none)")
+    p.add_argument('--plot', metavar='OUT.png', help='latency plot (default: beside --json, else crowd.png)')
+    p.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, help='overrides for this project\'s configs')
+    p.add_argument(
+        '--det-cfg-options', nargs='+', action=DictAction, help="overrides for mmdet's Faster R-CNN config")
+    p.add_argument(
+        '--pose-cfg-options', nargs='+', action=DictAction, help="overrides for mmpose's top-down config")
     args = parser.parse_args(argv)
     if args.command == 'onnx' and args.device != 'cpu':
         parser.error('onnx: onnxruntime runs on the CPU here; give --device cpu')
@@ -270,6 +304,15 @@ def main(argv=None):
                                             args.checkpoint, args.cfg_options, args.seed, args.opset,
                                             args.threads)
         print(benchmark_onnx.format_onnx(results))
+    elif args.command == 'crowd':
+        img_hw = args.img_size if isinstance(args.img_size, tuple) else (args.img_size, args.img_size)
+        results = benchmark_crowd.bench_crowd(args.config, args.people, img_hw, args.iters, args.warmup,
+                                              args.device, args.seed, args.cfg_options, args.det_cfg_options,
+                                              args.pose_cfg_options, args.topdown_flip)
+        print(benchmark_crowd.format_crowd(results))
+        plot = args.plot or (os.path.splitext(args.json)[0] + '.png' if args.json else 'crowd.png')
+        benchmark_crowd.plot_crowd(results, plot)
+        print(f'plot written to {plot}')
     else:
         results = benchmark_profile.bench_profile(args.config, args.img_size, args.batch, args.iters,
                                                   args.warmup, args.device, args.data_root,
