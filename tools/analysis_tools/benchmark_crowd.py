@@ -13,11 +13,11 @@ On one image, for each N of ``--people``:
   detector's boxes are not used, the N boxes are a fixed grid of person-shaped boxes.
 
 The pipelines alternate call by call (after a warm-up at the first N), so both meet the same machine
-load; the median per N, the least-squares line latency = fixed + N * per-person (ms), the ratio ours / top-down per N,
-the crossover (the smallest N of the list from which ours is faster at every larger N) and the peak
-memory of each (resident set on CPU, allocated on CUDA, above the loaded models) are reported; a
-breakdown of one more call at each N says where ours spends its time, the keypoint head layer by layer.
-Figures are printed and written (``--json``, a PNG plot beside it), never asserted.
+load; the median per N, the least-squares line latency = fixed + N * per-person (ms), the ratio ours /
+top-down per N, the crossover (the smallest N of the list from which ours is faster at every larger N)
+and the peak memory of each (resident set on CPU, allocated on CUDA, above the loaded models) are
+reported; a breakdown of one more call at each N says where ours spends its time, the keypoint head
+layer by layer. Figures are printed and written (``--json``, a PNG plot beside it), never asserted.
 """
 import os.path as osp
 import time
