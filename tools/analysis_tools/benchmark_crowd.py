@@ -107,8 +107,8 @@ class OursPipeline:
             (model.roi_head, 'simple_test_bboxes', 'box head'),
             (model.roi_head.keypoint_roi_extractor, 'forward', 'keypoint RoIAlign'),
             (head.convs, 'forward', 'keypoint convs'),
-            (head.deconvs, 'forward', 'keypoint deconv'),
-            (head.conv_logits, 'forward', 'keypoint logits'),
+            (head.deconvs, 'forward', 'keypoint deconvs'),
+            (head.conv_logits, 'forward', 'keypoint output layer'),  # deconv or 1x1 conv to K maps
             (head, 'forward', 'keypoint upsampling'),
             (head, 'decode', 'keypoint decode'),
         ]

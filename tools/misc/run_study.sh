@@ -27,10 +27,11 @@ RUNS=(
   "dark_s0 $DEMO 0"
   "dark_s1 $DEMO 1"
   "onehot_s0 $STUDY/krcnn_hrnet_w18_synthetic_onehot.py 0"
+  "onehot_s1 $STUDY/krcnn_hrnet_w18_synthetic_onehot.py 1"
   "onehot_s0_rescore $STUDY/krcnn_hrnet_w18_synthetic_onehot.py 0 FROM=onehot_s0 model.test_cfg.rcnn.keypoint.rescore=True"
   "msra_s0 $STUDY/krcnn_hrnet_w18_synthetic_msra.py 0"
   "udp_s0 $STUDY/krcnn_hrnet_w18_synthetic_udp.py 0"
-  "udp_s1 $STUDY/krcnn_hrnet_w18_synthetic_udp.py 1"
+  "w1000_s0 $STUDY/krcnn_hrnet_w18_synthetic_w1000.py 0"
 )
 
 DATA_OPTIONS=(data.train.ann_file="$DATA/annotations/person_keypoints_train.json"
