@@ -16,12 +16,14 @@ The pipelines alternate call by call (after a warm-up at the first N), so both m
 load; the median per N, the least-squares line latency = fixed + N * per-person (ms), the ratio ours /
 top-down per N, the crossover (the smallest N of the list from which ours is faster at every larger N)
 and the peak memory of each (resident set on CPU, allocated on CUDA, above the loaded models) are
-reported; a breakdown of one more call at each N says where ours spends its time, the keypoint head
+reported; a breakdown of the last timed call at each N says where ours spends its time, the keypoint head
 layer by layer. Figures are printed and written (``--json``, a PNG plot beside it), never asserted.
 """
 import os.path as osp
 import time
 from collections import OrderedDict
+from contextlib import nullcontext
+from functools import partial
 
 import numpy as np
 import torch
@@ -195,10 +197,10 @@ def crossover(people, ours_ms, topdown_ms):
     return result
 
 
-def _timed(fn, img, num, device):
+def _timed(fn, device):
     synchronize(device)
     start = time.perf_counter()
-    fn(img, num)
+    fn()
     synchronize(device)
     return 1e3 * (time.perf_counter() - start)
 
@@ -235,6 +237,13 @@ def bench_crowd(
     all_ms = OrderedDict((name, OrderedDict()) for name in names)
     memory = OrderedDict((name, OrderedDict()) for name in names)
     breakdown = OrderedDict((name, OrderedDict()) for name in names)
+
+    def call(name, num, with_breakdown):
+        if with_breakdown:
+            breakdown[name][num] = pipelines[name].breakdown(img, num)
+        else:
+            pipelines[name](img, num)
+
     with torch.no_grad():
         for name in names:  # warm-up once, at the first N: the models stay warm from one N to the next
             for _ in range(warmup):
@@ -244,16 +253,16 @@ def bench_crowd(
             for i in range(iters):
                 order = names if i % 2 == 0 else names[::-1]
                 for name in order:
-                    if i == 0:  # the first timed call also gives the peak memory of the pipeline at N
-                        with PeakMemory(device) as peak:
-                            times[name].append(_timed(pipelines[name], img, num, device))
+                    # the first timed call also gives the peak memory, the last one the breakdown (its
+                    # region timers cost microseconds per part of a call that takes seconds)
+                    last = i == iters - 1
+                    with (PeakMemory(device) if i == 0 else nullcontext()) as peak:
+                        times[name].append(_timed(partial(call, name, num, last), device))
+                    if i == 0:
                         memory[name][num] = peak.result()
-                    else:
-                        times[name].append(_timed(pipelines[name], img, num, device))
             for name in names:
                 latency[name][num] = float(np.median(times[name]))
                 all_ms[name][num] = times[name]
-                breakdown[name][num] = pipelines[name].breakdown(img, num)
             print(
                 f'N={num:3d}: ' + ', '.join(f'{name} {latency[name][num]:.0f} ms' for name in names),
                 flush=True)
