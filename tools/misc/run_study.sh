@@ -31,6 +31,7 @@ RUNS=(
   "onehot_s0_rescore $STUDY/krcnn_hrnet_w18_synthetic_onehot.py 0 FROM=onehot_s0 model.test_cfg.rcnn.keypoint.rescore=True"
   "msra_s0 $STUDY/krcnn_hrnet_w18_synthetic_msra.py 0"
   "udp_s0 $STUDY/krcnn_hrnet_w18_synthetic_udp.py 0"
+  "udp_s1 $STUDY/krcnn_hrnet_w18_synthetic_udp.py 1"
   "w1000_s0 $STUDY/krcnn_hrnet_w18_synthetic_w1000.py 0"
 )
 
