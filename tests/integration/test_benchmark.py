@@ -232,7 +232,7 @@ def test_profile_ab_bf16_interleaves_float32_and_bfloat16(tiny_config, tmp_path)
 def test_crowd_times_both_pipelines_per_person_count(tiny_config, tmp_path):
     """Tiny ours and the real top-down pipeline (its detector on a small test scale), N = 1 and 2: the
     JSON has every key the docs name, the counts are checked by the tool, the plot is written."""
-    plot = tmp_path / 'crowd.png'
+    plot = tmp_path / 'plots' / 'crowd.png'  # a folder that does not exist yet
     payload, stdout = run_benchmark([
         'crowd', '--config', tiny_config, '--people', '1', '2', '--img-size', '128x160', '--iters', '1',
         '--warmup', '0', '--device', 'cpu', '--plot',

@@ -310,9 +310,6 @@ def main(argv=None):
                                               args.device, args.seed, args.cfg_options, args.det_cfg_options,
                                               args.pose_cfg_options, args.topdown_flip)
         print(benchmark_crowd.format_crowd(results))
-        plot = args.plot or (os.path.splitext(args.json)[0] + '.png' if args.json else 'crowd.png')
-        benchmark_crowd.plot_crowd(results, plot)
-        print(f'plot written to {plot}')
     else:
         results = benchmark_profile.bench_profile(args.config, args.img_size, args.batch, args.iters,
                                                   args.warmup, args.device, args.data_root,
@@ -323,6 +320,10 @@ def main(argv=None):
     if args.json:
         benchmark_utils.write_json(args.json, args.command, dict(vars(args), argv=sys.argv), results, machine)
         print(f'figures written to {args.json}')
+    if args.command == 'crowd':  # after the JSON: a plotting error must not lose the figures
+        plot = args.plot or (os.path.splitext(args.json)[0] + '.png' if args.json else 'crowd.png')
+        benchmark_crowd.plot_crowd(results, plot)
+        print(f'plot written to {plot}')
 
 
 if __name__ == '__main__':

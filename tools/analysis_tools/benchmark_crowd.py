@@ -19,6 +19,7 @@ and the peak memory of each (resident set on CPU, allocated on CUDA, above the l
 reported; a breakdown of the last timed call at each N says where ours spends its time, the keypoint head
 layer by layer. Figures are printed and written (``--json``, a PNG plot beside it), never asserted.
 """
+import os
 import os.path as osp
 import time
 from collections import OrderedDict
@@ -359,5 +360,6 @@ def plot_crowd(result, path):
     ax.grid(True, which='both', alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
