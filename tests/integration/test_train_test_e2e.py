@@ -31,26 +31,31 @@ custom_hooks = [
 @pytest.fixture(scope='module')
 def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp('e2e')
-    # tiny images: label every person (by default people under 32x32 of area get no keypoints)
+    config = root / 'tiny_config.py'
+    config.write_text(TINY_CONFIG.format(base=ROOT / 'tests' / 'data' / 'tiny_krcnn.py'))
+    return dict(root=root, config=str(config), options=_tiny_data(root / 'data', 4, 2, seed=3))
+
+
+def _tiny_data(data, num_train, num_val, seed):
+    """Generate 128x128 synthetic people in ``data``; return the --cfg-options that point the
+    train, val and test splits at them. Every person is labelled (by default people under 32x32 of
+    area get no keypoints)."""
     generate_synthetic_coco(
-        root / 'data',
-        num_train=4,
-        num_val=2,
-        seed=3,
+        data,
+        num_train=num_train,
+        num_val=num_val,
+        seed=seed,
         image_size=(128, 128),
         min_keypoint_area=0,
         preview=False,
         progress=False)
-    config = root / 'tiny_config.py'
-    config.write_text(TINY_CONFIG.format(base=ROOT / 'tests' / 'data' / 'tiny_krcnn.py'))
-    data = root / 'data'
     options = []
     for split, name in (('train', 'train'), ('val', 'val'), ('test', 'val')):
         options += [
             f'data.{split}.ann_file={data}/annotations/person_keypoints_{name}.json',
             f'data.{split}.img_prefix={data}/images/{name}/'
         ]
-    return dict(root=root, config=str(config), options=options)
+    return options
 
 
 def _run(args, cwd):
@@ -208,31 +213,17 @@ custom_hooks = [dict(type='FiniteLossHook', priority='VERY_HIGH')]
 
 
 def test_demo_lr_steps_follow_the_dataset_size_in_a_real_training(tmp_path):
-    root = tmp_path
-    generate_synthetic_coco(
-        root / 'data',
-        num_train=10,
-        num_val=1,
-        seed=5,
-        image_size=(128, 128),
-        min_keypoint_area=0,
-        preview=False,
-        progress=False)
-    config = root / 'schedule_config.py'
+    config = tmp_path / 'schedule_config.py'
     config.write_text(SCHEDULE_CONFIG.format(base=ROOT / 'tests' / 'data' / 'tiny_krcnn.py'))
-    data = root / 'data'
-    work = root / 'work'
+    options = _tiny_data(tmp_path / 'data', 10, 1, seed=5)
+    work = tmp_path / 'work'
     _run(
         [
             str(ROOT / 'tools' / 'train.py'),
             str(config), '--work-dir',
             str(work), '--seed', '0', '--cfg-options'
-        ] + [
-            f'data.{split}.{key}' for split in ('train', 'val')
-            for key in (f'ann_file={data}/annotations/person_keypoints_{split}.json',
-                        f'img_prefix={data}/images/{split}/')
-        ],
-        cwd=root)
+        ] + options,
+        cwd=tmp_path)
     log = glob.glob(str(work / '*.log.json'))[0]
     rows = [json.loads(line) for line in open(log)]
     lrs = [r['lr'] for r in rows if r.get('mode') == 'train']

@@ -131,7 +131,7 @@ class TopDownPipeline:
     def __init__(self, device, det_cfg_options=None, pose_cfg_options=None, flip_test=False):
         import mmdet
         from mmcv import Config
-        from mmdet.apis import init_detector
+        from mmdet.apis import inference_detector, init_detector
 
         from mmhrkpt.utils.mmpose_compat import import_mmpose
         mmpose = import_mmpose()
@@ -149,8 +149,7 @@ class TopDownPipeline:
         self.dataset_info = mmpose_datasets.DatasetInfo(pose_cfg.data.test.dataset_info)
         self.flip_test = bool(pose_cfg.model.test_cfg.flip_test)
         self.device = device
-        self._inference_detector = __import__(
-            'mmdet.apis', fromlist=['inference_detector']).inference_detector
+        self._inference_detector = inference_detector
         self._inference_pose = mmpose_apis.inference_top_down_pose_model
         self.boxes = {}
 

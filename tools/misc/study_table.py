@@ -53,7 +53,7 @@ def read_run(folder):
         with open(spec_file) as f:
             words = f.read().split()
         row['config'], row['seed'] = words[1], int(words[2])
-        row['eval_options'] = [w for w in words[3:]]
+        row['eval_options'] = words[3:]
     row.update((short, float(metric[key])) for short, key in METRICS)
     seconds = osp.join(folder, 'train_seconds')
     row['train_seconds'] = int(open(seconds).read()) if osp.exists(seconds) else None
