@@ -272,3 +272,46 @@ def test_crowd_crossover_and_line_fit():
     boxes = benchmark_crowd.person_boxes(16, (480, 640))
     assert boxes.shape == (16, 4) and (boxes[:, 2] > boxes[:, 0]).all() and (boxes[:, 3] > boxes[:, 1]).all()
     assert (boxes[:, [0, 2]] <= 639).all() and (boxes[:, [1, 3]] <= 479).all()
+
+
+def test_crowd_table_when_the_topdown_fit_falls():
+    """Two person counts on a busy machine can give top-down a falling line (no per-person ratio):
+    the table says so instead of failing after the whole measurement."""
+    sys.path.insert(0, str(ROOT / 'tools' / 'analysis_tools'))
+    try:
+        import benchmark_crowd
+    finally:
+        sys.path.pop(0)
+    people = [1, 2]
+    ours, top = {1: 34.0, 2: 28.0}, {1: 906.0, 2: 899.0}
+    slope, fixed = benchmark_crowd.fit_line(people, [ours[n] for n in people])
+    td_slope, td_fixed = benchmark_crowd.fit_line(people, [top[n] for n in people])
+    assert td_slope < 0
+    result = dict(
+        people=people,
+        per_config={
+            'tiny': dict(
+                latency_ms=ours,
+                ratio={n: ours[n] / top[n]
+                       for n in people},
+                ms_per_person=slope,
+                fixed_ms=fixed,
+                per_person_vs_topdown=None,
+                crossover_n=1)
+        },
+        latency_ms=dict(topdown=top),
+        ms_per_person=dict(topdown=td_slope),
+        fixed_ms=dict(topdown=td_fixed),
+        topdown=dict(flip_test=False),
+        breakdown_ms={'tiny': {
+            2: {
+                'backbone': 10.0
+            }
+        }},
+        memory={'tiny': {
+            n: dict(peak_mb=100.0, increase_mb=None)
+            for n in people
+        }},
+        differences=[])
+    text = benchmark_crowd.format_crowd(result)
+    assert 'tiny: -6.0 ms/person (x top-down: n/a' in text and 'faster than top-down from N = 1' in text

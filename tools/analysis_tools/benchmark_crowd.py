@@ -318,9 +318,12 @@ def format_crowd(result):
                  f'{result["fixed_ms"]["topdown"]:.0f} ms fixed (flip test {result["topdown"]["flip_test"]})')
     for c in names:
         pc = result['per_config'][c]
-        lines.append(
-            f'{c}: {pc["ms_per_person"]:.1f} ms/person ({pc["per_person_vs_topdown"]:.2f}x top-down) + '
-            f'{pc["fixed_ms"]:.0f} ms fixed; faster than top-down from N = {pc["crossover_n"]}')
+        # with few person counts on a busy machine the top-down fit can come out flat or falling
+        ratio = pc['per_person_vs_topdown']
+        vs_topdown = (f'{ratio:.2f}x top-down'
+                      if ratio is not None else 'x top-down: n/a, its fitted cost per person is not positive')
+        lines.append(f'{c}: {pc["ms_per_person"]:.1f} ms/person ({vs_topdown}) + '
+                     f'{pc["fixed_ms"]:.0f} ms fixed; faster than top-down from N = {pc["crossover_n"]}')
     last = people[-1]
     lines.append(f'breakdown at N = {last} (ms, exclusive):')
     for name, parts in result['breakdown_ms'].items():
