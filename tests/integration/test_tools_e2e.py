@@ -301,6 +301,115 @@ def test_analyze_results_on_test_outputs(trained):
     assert len(glob.glob(str(drawn / '*.png'))) == NUM_VAL
 
 
+def test_test_py_gt_bboxes(trained):
+    """--gt-bboxes: one prediction per labelled ground-truth person, in its box, keypoints in the
+    original image's pixels (the test images are resized x2), AP as pycocotools computes it."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    from mmhrkpt.codecs.utils.roi import expand_rois
+    from mmhrkpt.datasets.keypoint_meta import COCO_SIGMAS
+    root, work = trained['root'], trained['work']
+    test_py = str(ROOT / 'tools' / 'test.py')
+    (work / 'gt_boxes').mkdir()
+    prefix = work / 'gt_boxes' / 'val'
+    _run(
+        [
+            test_py, trained['config'], trained['checkpoint'], '--gt-bboxes', '--format-only',
+            '--eval-options', f'jsonfile_prefix={prefix}', '--cfg-options'
+        ] + trained['options'],
+        cwd=root)
+    proc = _run(
+        [
+            test_py, trained['config'], trained['checkpoint'], '--gt-bboxes', '--eval', 'keypoints',
+            '--work-dir',
+            str(work / 'gt_boxes'), '--cfg-options'
+        ] + trained['options'],
+        cwd=root)
+    metric = json.load(open(glob.glob(str(work / 'gt_boxes' / 'eval_*.json'))[0]))['metric']
+    gt = COCO(str(trained['data'] / 'annotations' / 'person_keypoints_val.json'))
+    persons = [a for a in gt.loadAnns(gt.getAnnIds(iscrowd=False)) if a['num_keypoints'] > 0]
+    predictions = json.load(open(f'{prefix}.keypoints.json'))
+    assert len(persons) > 0
+    assert sorted((p['image_id'], tuple(np.round(p['bbox'], 2))) for p in predictions) == \
+        sorted((a['image_id'], tuple(np.round(a['bbox'], 2))) for a in persons)
+    for p in predictions:
+        x, y, w, h = p['bbox']
+        rx1, ry1, rx2, ry2 = expand_rois(torch.tensor([[x, y, x + w, y + h]]), 0.75, 1.25)[0].tolist()
+        kpts = np.asarray(p['keypoints']).reshape(17, 3)
+        assert np.all((kpts[:, 0] >= rx1 - 1) & (kpts[:, 0] <= rx2 + 1)), (p['bbox'], kpts)
+        assert np.all((kpts[:, 1] >= ry1 - 1) & (kpts[:, 1] <= ry2 + 1)), (p['bbox'], kpts)
+    coco_eval = COCOeval(gt, gt.loadRes(f'{prefix}.keypoints.json'), 'keypoints')
+    coco_eval.params.kpt_oks_sigmas = np.asarray(COCO_SIGMAS)
+    coco_eval.evaluate()
+    coco_eval.accumulate()
+    coco_eval.summarize()
+    assert metric['keypoints_AP'] == pytest.approx(coco_eval.stats[0], abs=1e-4)
+    assert 'bbox_mAP' not in metric and 'keypoints_AP' in proc.stdout
+    refused = _run([test_py, trained['config'], trained['checkpoint'], '--gt-bboxes', '--eval', 'bbox'],
+                   cwd=root,
+                   ok=False)
+    assert 'the box AP of the ground-truth boxes is 1 by construction' in refused.stderr
+
+
+def test_test_py_gt_bboxes_match_the_detector_path(trained):
+    """Given the detector's own boxes as ground truth, --gt-bboxes returns the keypoints that the
+    end-to-end test found in them."""
+    root, work = trained['root'], trained['work']
+    test_py = str(ROOT / 'tools' / 'test.py')
+    out = work / 'gt_as_dets'
+    out.mkdir()
+    _run(
+        [
+            test_py, trained['config'], trained['checkpoint'], '--format-only', '--eval-options',
+            f'jsonfile_prefix={out / "dets"}', '--cfg-options'
+        ] + trained['options'],
+        cwd=root)
+    detections = json.load(open(out / 'dets.keypoints.json'))
+    per_image = {}
+    for d in sorted(detections, key=lambda d: -d['score']):
+        per_image.setdefault(d['image_id'], [])
+        if len(per_image[d['image_id']]) < 3:
+            per_image[d['image_id']].append(d)
+    chosen = [d for ds in per_image.values() for d in ds]
+    assert len(chosen) >= NUM_VAL
+    val = json.load(open(trained['data'] / 'annotations' / 'person_keypoints_val.json'))
+    val['annotations'] = [
+        dict(
+            id=i + 1,
+            image_id=d['image_id'],
+            category_id=d['category_id'],
+            bbox=d['bbox'],
+            area=d['bbox'][2] * d['bbox'][3],
+            iscrowd=0,
+            num_keypoints=17,
+            keypoints=[v for x, y, _ in np.reshape(d['keypoints'], (17, 3)) for v in (x, y, 2)])
+        for i, d in enumerate(chosen)
+    ]
+    ann_file = out / 'dets_as_gt.json'
+    ann_file.write_text(json.dumps(val))
+    options = [o for o in trained['options'] if not o.startswith('data.test.ann_file=')]
+    _run(
+        [
+            test_py, trained['config'], trained['checkpoint'], '--gt-bboxes', '--format-only',
+            '--eval-options', f'jsonfile_prefix={out / "gt"}', '--cfg-options',
+            f'data.test.ann_file={ann_file}'
+        ] + options,
+        cwd=root)
+    predictions = json.load(open(out / 'gt.keypoints.json'))
+    assert len(predictions) == len(chosen)
+
+    def key(d):
+        return d['image_id'], tuple(np.round(d['bbox'], 3))
+
+    expected = {key(d): d['keypoints'] for d in chosen}
+    for p in predictions:
+        np.testing.assert_allclose(
+            np.reshape(p['keypoints'], (17, 3))[:, :2],
+            np.reshape(expected[key(p)], (17, 3))[:, :2],
+            atol=2e-3)
+
+
 def test_get_flops_cli(trained):
     proc = _run([
         str(ROOT / 'tools' / 'analysis_tools' / 'get_flops.py'), trained['config'], '--shape', '100', '120',
