@@ -150,8 +150,12 @@ def _assert_matches(result, reference):
     assert result['num_reference'] > 0 and result['num_outputs'] == result['num_reference']
     assert result['box'] <= 1e-3 * IMG_SIZE and result['keypoint'] <= 1e-3 * IMG_SIZE
     assert result['score'] <= 1e-4 and result['keypoint_score'] <= 1e-4
-    # the trained model's refinement is well-conditioned almost everywhere
-    assert result['num_unconditioned'] <= 0.01 * result['num_keypoints']
+    # Most keypoints are held to the tolerance, so that the comparison is not vacuous. How many of the
+    # barely trained model's keypoints PyTorch's own refinement throws outside their RoI depends on
+    # its 32 iterations of training, whose floating-point sums differ between CPU kinds (UDP: 4 of
+    # 306 on one image on an Intel Xeon with AMX, 5 of 272 and 4 of 340 on an AMD EPYC; DARK at most 2,
+    # MSRA none); these are not export errors.
+    assert result['num_unconditioned'] <= 0.05 * result['num_keypoints'], result
 
 
 @pytest.mark.parametrize('codec', sorted(CODECS))
